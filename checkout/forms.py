@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from payments.gateways import InvalidPaymentDetails
+from payments.gateways.simulator import normalize_payment_method
+from payments.models import PaymentMethod
+
+
+class CheckoutForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email address"),
+        help_text=_("We send the receipt here."),
+        error_messages={
+            "required": _("Enter your email address so we can send the receipt."),
+            "invalid": _("Enter an email address like name@example.com."),
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    full_name = forms.CharField(
+        label=_("Full name"),
+        max_length=150,
+        error_messages={"required": _("Enter your name as it appears on your card or account.")},
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    address_line1 = forms.CharField(
+        label=_("Billing address"),
+        max_length=200,
+        error_messages={"required": _("Enter your billing address.")},
+        widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
+    )
+    city = forms.CharField(
+        label=_("City"),
+        max_length=100,
+        error_messages={"required": _("Enter your city.")},
+        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
+    )
+    postal_code = forms.CharField(
+        label=_("Postal code"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+    )
+    country = forms.CharField(
+        label=_("Country or region"),
+        max_length=100,
+        error_messages={"required": _("Enter your country or region.")},
+        widget=forms.TextInput(attrs={"autocomplete": "country-name"}),
+    )
+    method = forms.ChoiceField(
+        label=_("Payment method"),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose how you want to pay."),
+            "invalid_choice": _("That payment method cannot be used. Choose another one."),
+        },
+    )
+    payment_method = forms.CharField(
+        label=_("Card"),
+        required=False,
+        max_length=100,
+        help_text=_("Demo shop: enter a test card number such as 4242 4242 4242 4242, or a test id such as pm_card_visa."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    checkout_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)
+
+    def __init__(self, *args: Any, methods: list[PaymentMethod], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.methods = {m.code: m for m in methods}
+        self.fields["method"].choices = [(m.code, m.label) for m in methods]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        method = self.methods.get(data.get("method", ""))
+        if method is None:
+            return data
+        data["method_obj"] = method
+        if method.provider == PaymentMethod.Provider.SIMULATOR:
+            try:
+                # A typed card number becomes its test id here and goes no further.
+                data["payment_method"] = normalize_payment_method(
+                    method.kind, data.get("payment_method", "")
+                )
+            except InvalidPaymentDetails as exc:
+                self.add_error("payment_method", str(exc))
+        return data
+
+    def billing(self) -> dict[str, str]:
+        keys = ("full_name", "address_line1", "city", "postal_code", "country")
+        return {key: self.cleaned_data.get(key, "") for key in keys}
+
+
+class AddToCartForm(forms.Form):
+    sku = forms.SlugField(max_length=40)
+    quantity = forms.IntegerField(min_value=0, max_value=99, required=False)

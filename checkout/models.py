@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+# No 0/O or 1/I/L: order numbers are read out over the phone to support.
+_NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_order_number() -> str:
+    return "CK-" + "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(8))
+
+
+def new_client_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Product(models.Model):
+    sku = models.SlugField(_("SKU"), max_length=40, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=120)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=120)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    description_zh = models.TextField(_("description (Chinese)"), blank=True)
+    price = models.PositiveBigIntegerField(_("price (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    active = models.BooleanField(_("on sale"), default=True)
+
+    class Meta:
+        ordering = ["name_en"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="checkout_product_price_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.name_en}"
+
+    @property
+    def name(self) -> str:
+        return self.name_zh if (get_language() or "").startswith("zh") else self.name_en
+
+    @property
+    def description(self) -> str:
+        zh = (get_language() or "").startswith("zh")
+        return self.description_zh if zh else self.description_en
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting payment")
+    PAID = "paid", _("Paid")
+    CANCELED = "canceled", _("Canceled")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class Order(models.Model):
+    Status = OrderStatus
+
+    number = models.CharField(_("order number"), max_length=20, unique=True, default=new_order_number)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+        verbose_name=_("customer"),
+    )
+    email = models.EmailField(_("email address"))
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    address_line1 = models.CharField(_("address"), max_length=200, blank=True)
+    address_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(_("country or region"), max_length=100, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING
+    )
+    total = models.PositiveBigIntegerField(_("total (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    # Lets a guest (no account) read their own order through the API; never shown to anyone else.
+    client_secret = models.CharField(max_length=64, default=new_client_secret, editable=False)
+    language = models.CharField(_("language"), max_length=10, default="en")
+    # One per checkout page session: a double click, a refresh or a second tab finds the same order.
+    checkout_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    receipt_sent_at = models.DateTimeField(_("receipt sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gt=0), name="checkout_order_total_gt_0"),
+            models.CheckConstraint(
+                condition=~Q(status=OrderStatus.PAID) | Q(paid_at__isnull=False),
+                name="checkout_order_paid_has_paid_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_payable(self) -> bool:
+        return self.status == OrderStatus.PENDING
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, null=True, on_delete=models.SET_NULL)
+    # Copied at order time so the order reads the same after the catalogue changes.
+    sku = models.CharField(_("SKU"), max_length=40)
+    name = models.CharField(_("name"), max_length=120)
+    unit_price = models.PositiveBigIntegerField(_("unit price (minor units)"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    line_total = models.PositiveBigIntegerField(_("line total (minor units)"))
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="checkout_line_quantity_gt_0"),
+            models.CheckConstraint(
+                condition=Q(line_total=F("unit_price") * F("quantity")),
+                name="checkout_line_total_is_price_times_quantity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"

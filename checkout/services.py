@@ -1,0 +1,193 @@
+"""Every write in the checkout: the cart, orders, and paying them through the payments engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.sessions.backends.base import SessionBase
+from django.db import IntegrityError, transaction
+
+from payments import services as payment_services
+from payments.models import IN_FLIGHT, PaymentAttempt, PaymentMethod
+
+from .models import Order, OrderLine, OrderStatus, Product
+from .selectors import CART_SESSION_KEY, Cart
+
+MAX_QUANTITY = 99
+ORDERS_SESSION_KEY = "orders"
+
+
+class CheckoutError(Exception):
+    code = "checkout_error"
+
+
+class EmptyCart(CheckoutError):
+    code = "empty_cart"
+
+
+class MixedCurrencies(CheckoutError):
+    code = "mixed_currencies"
+
+
+class ProductUnavailable(CheckoutError):
+    code = "product_unavailable"
+
+
+def cart_set(*, session: SessionBase, sku: str, quantity: int) -> None:
+    """Set a line's quantity (0 removes it). Quantities are capped, never negative."""
+    if not Product.objects.filter(sku=sku, active=True).exists():
+        raise ProductUnavailable(sku)
+    cart: dict[str, int] = dict(session.get(CART_SESSION_KEY, {}))
+    quantity = max(0, min(quantity, MAX_QUANTITY))
+    if quantity:
+        cart[sku] = quantity
+    else:
+        cart.pop(sku, None)
+    session[CART_SESSION_KEY] = cart
+
+
+def cart_add(*, session: SessionBase, sku: str, quantity: int = 1) -> None:
+    current = int(session.get(CART_SESSION_KEY, {}).get(sku, 0))
+    cart_set(session=session, sku=sku, quantity=current + max(quantity, 1))
+
+
+def cart_clear(*, session: SessionBase) -> None:
+    session.pop(CART_SESSION_KEY, None)
+
+
+def _lines_for(items: Sequence[tuple[Product, int]]) -> tuple[list[OrderLine], int, str]:
+    if not items:
+        raise EmptyCart("an order needs at least one item")
+    currencies = {product.currency for product, _qty in items}
+    if len(currencies) != 1:
+        raise MixedCurrencies("all items of an order must share one currency")
+    lines = []
+    for product, quantity in items:
+        if not product.active:
+            raise ProductUnavailable(product.sku)
+        lines.append(
+            OrderLine(
+                product=product,
+                sku=product.sku,
+                name=product.name_en,
+                unit_price=product.price,
+                quantity=quantity,
+                line_total=product.price * quantity,
+            )
+        )
+    return lines, sum(line.line_total for line in lines), currencies.pop()
+
+
+@transaction.atomic
+def order_create(
+    *,
+    items: Sequence[tuple[Product, int]],
+    email: str,
+    user: Any = None,
+    language: str = "en",
+    billing: dict[str, str] | None = None,
+    checkout_token: str | None = None,
+) -> Order:
+    """Create a pending order with its lines; the total is computed here, never taken from input."""
+    lines, total, currency = _lines_for(items)
+    order = Order.objects.create(
+        user=user if getattr(user, "is_authenticated", False) else None,
+        email=email.strip().lower(),
+        total=total,
+        currency=currency,
+        language=language,
+        checkout_token=checkout_token,
+        **(billing or {}),
+    )
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    return order
+
+
+def _order_for_checkout(
+    *, cart: Cart, token: str, email: str, user: Any, language: str, billing: dict[str, str]
+) -> Order:
+    """The order behind one checkout page: created once per token, kept in step with the cart."""
+    items = [(line.product, line.quantity) for line in cart.lines]
+    try:
+        with transaction.atomic():
+            return order_create(
+                items=items,
+                email=email,
+                user=user,
+                language=language,
+                billing=billing,
+                checkout_token=token,
+            )
+    except IntegrityError:
+        pass  # This token already has its order: a retry, a double click or a second tab.
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(checkout_token=token)
+        if order.status != OrderStatus.PENDING:
+            return order
+        for field, value in {"email": email.strip().lower(), **billing}.items():
+            setattr(order, field, value)
+        wanted = {(product.sku, qty) for product, qty in items}
+        current = set(order.lines.values_list("sku", "quantity"))
+        if wanted != current and not order.attempts.filter(status__in=IN_FLIGHT).exists():
+            lines, total, currency = _lines_for(items)
+            order.lines.all().delete()
+            for line in lines:
+                line.order = order
+            OrderLine.objects.bulk_create(lines)
+            order.total, order.currency = total, currency
+        order.save()
+        return order
+
+
+@dataclass(frozen=True)
+class CheckoutOutcome:
+    order: Order
+    attempt: PaymentAttempt
+
+
+def checkout_pay(
+    *,
+    session: SessionBase,
+    cart: Cart,
+    checkout_token: str,
+    idempotency_key: str,
+    method: PaymentMethod,
+    payment_method: str,
+    email: str,
+    billing: dict[str, str],
+    user: Any,
+    language: str,
+    return_url_for: Any,
+) -> CheckoutOutcome:
+    """The Pay button: find or create this checkout's order, then pay it once.
+
+    `return_url_for(order)` gives the page a customer returns to after a 3D Secure or redirect step.
+    Raises the payments engine's errors unchanged; the view turns them into words.
+    """
+    if not cart:
+        raise EmptyCart("the cart is empty")
+    order = _order_for_checkout(
+        cart=cart, token=checkout_token, email=email, user=user, language=language, billing=billing
+    )
+    remember_order(session=session, order=order)
+    attempt = payment_services.attempt_pay(
+        order=order,
+        method=method,
+        idempotency_key=idempotency_key,
+        payment_method=payment_method,
+        user=user,
+        return_url=return_url_for(order),
+    )
+    order.refresh_from_db()
+    return CheckoutOutcome(order=order, attempt=attempt)
+
+
+def remember_order(*, session: SessionBase, order: Order) -> None:
+    """A guest may see the orders they placed from this browser session."""
+    numbers: list[str] = list(session.get(ORDERS_SESSION_KEY, []))
+    if order.number not in numbers:
+        session[ORDERS_SESSION_KEY] = [*numbers[-19:], order.number]

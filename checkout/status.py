@@ -1,0 +1,59 @@
+"""Order status moves, in one place. Payments and checkout services both call this."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Order, OrderStatus
+
+logger = logging.getLogger(__name__)
+O = OrderStatus
+ALLOWED: dict[str, frozenset[str]] = {
+    O.PENDING: frozenset({O.PAID, O.CANCELED}),
+    O.PAID: frozenset({O.PARTIALLY_REFUNDED, O.REFUNDED}),
+    O.PARTIALLY_REFUNDED: frozenset({O.PARTIALLY_REFUNDED, O.REFUNDED}),
+    O.CANCELED: frozenset(),
+    O.REFUNDED: frozenset(),
+}
+
+
+class InvalidOrderTransition(Exception):
+    pass
+
+
+def order_transition(*, order: Order, to: str) -> Order:
+    """Move an order the caller has locked; side effects run after the transaction commits."""
+    if to not in ALLOWED[order.status]:
+        raise InvalidOrderTransition(f"order {order.number}: {order.status} -> {to} is not allowed")
+    order.status = to
+    fields = ["status", "updated_at"]
+    if to == O.PAID:
+        order.paid_at = timezone.now()
+        fields.append("paid_at")
+    order.save(update_fields=fields)
+    number, order_id = order.number, order.pk
+    transaction.on_commit(lambda: _broadcast(number, to))
+    if to == O.PAID:
+        from .tasks import send_order_receipt
+
+        transaction.on_commit(lambda: send_order_receipt.delay(order_id))
+    return order
+
+
+def _broadcast(number: str, status: str) -> None:
+    """Tell any open status page. Delivery is best effort; the page also polls."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            f"order.{number}", {"type": "order.status", "order": number, "status": status}
+        )
+    except Exception:  # noqa: BLE001 - a dead channel layer must not fail a paid order
+        logger.warning("could not broadcast status of order %s", number, exc_info=True)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "checkout"
+
+urlpatterns = [
+    path("", views.product_list, name="product_list"),
+    path("cart/", views.cart, name="cart"),
+    path("cart/update/", views.cart_update, name="cart_update"),
+    path("checkout/", views.checkout, name="checkout"),
+    path("orders/<str:number>/", views.order_status, name="order_status"),
+]

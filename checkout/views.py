@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from payments import services as payment_services
+from payments.failures import failure_for
+from payments.models import PaymentAttempt
+from payments.selectors import methods_for_amount
+
+from . import services
+from .forms import AddToCartForm, CheckoutForm
+from .models import Order, Product
+from .selectors import cart_get
+
+CHECKOUT_TOKEN_KEY = "checkout_token"
+
+
+def product_list(request: HttpRequest) -> HttpResponse:
+    products = Product.objects.filter(active=True).order_by("name_en")
+    return render(request, "checkout/product_list.html", {"products": products})
+
+
+@require_POST
+def cart_update(request: HttpRequest) -> HttpResponse:
+    form = AddToCartForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("That product could not be added. Please try again."))
+        return redirect("checkout:product_list")
+    sku, quantity = form.cleaned_data["sku"], form.cleaned_data["quantity"]
+    try:
+        if quantity is None:
+            services.cart_add(session=request.session, sku=sku)
+            messages.success(request, _("Added to your cart."))
+        else:
+            services.cart_set(session=request.session, sku=sku, quantity=quantity)
+    except services.ProductUnavailable:
+        messages.error(request, _("Sorry, that product is no longer available."))
+    if request.POST.get("next") == "cart":
+        return redirect("checkout:cart")
+    return redirect("checkout:product_list")
+
+
+def cart(request: HttpRequest) -> HttpResponse:
+    return render(request, "checkout/cart.html", {"cart": cart_get(request.session)})
+
+
+def _initial(request: HttpRequest) -> dict[str, str]:
+    token = request.session.get(CHECKOUT_TOKEN_KEY)
+    if not token:
+        token = request.session[CHECKOUT_TOKEN_KEY] = uuid.uuid4().hex
+    initial = {"checkout_token": token, "idempotency_key": uuid.uuid4().hex}
+    user = request.user
+    if user.is_authenticated:
+        initial |= {"email": user.email, "full_name": user.full_name}
+    return initial
+
+
+def _render_checkout(
+    request: HttpRequest,
+    form: CheckoutForm,
+    cart_obj: object,
+    availability: list,
+    *,
+    failure: object = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "cart": cart_obj,
+        "availability": availability,
+        "failure": failure,
+    }
+    return render(request, "checkout/checkout.html", context, status=status)
+
+
+def _rebound(form: CheckoutForm, data: dict[str, str]) -> CheckoutForm:
+    """The same form, everything the customer typed kept, with a fresh idempotency key.
+
+    A card number is never echoed back into the page; a test id is kept.
+    """
+    kept = data.copy()
+    kept["idempotency_key"] = uuid.uuid4().hex
+    if not kept.get("payment_method", "").startswith("pm_"):
+        kept["payment_method"] = ""
+    rebound = CheckoutForm(kept, methods=list(form.methods.values()))
+    rebound.is_valid()
+    return rebound
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request: HttpRequest) -> HttpResponse:
+    cart_obj = cart_get(request.session)
+    if not cart_obj:
+        messages.info(request, _("Your cart is empty. Add something before checking out."))
+        return redirect("checkout:product_list")
+    user = request.user if request.user.is_authenticated else None
+    availability = methods_for_amount(amount=cart_obj.total, currency=cart_obj.currency, user=user)
+    payable = [a.method for a in availability if a.available]
+    if request.method == "GET":
+        form = CheckoutForm(initial=_initial(request), methods=payable)
+        return _render_checkout(request, form, cart_obj, availability)
+
+    form = CheckoutForm(request.POST, methods=payable)
+    if not form.is_valid():
+        return _render_checkout(
+            request, _rebound(form, request.POST.dict()), cart_obj, availability, status=400
+        )
+    data = form.cleaned_data
+    try:
+        outcome = services.checkout_pay(
+            session=request.session,
+            cart=cart_obj,
+            checkout_token=data["checkout_token"],
+            idempotency_key=data["idempotency_key"],
+            method=data["method_obj"],
+            payment_method=data["payment_method"],
+            email=data["email"],
+            billing=form.billing(),
+            user=user,
+            language=get_language() or "en",
+            return_url_for=lambda order: reverse("checkout:order_status", args=[order.number]),
+        )
+    except payment_services.PaymentInProgress as exc:
+        return redirect("checkout:order_status", exc.attempt.order.number)
+    except payment_services.OrderNotPayable:
+        request.session.pop(CHECKOUT_TOKEN_KEY, None)
+        messages.info(request, _("This order is already paid or closed."))
+        return redirect("checkout:product_list")
+    except payment_services.MethodUnavailable as exc:
+        failure = failure_for(
+            "wallet_insufficient" if exc.reason == "wallet_insufficient" else "method_unavailable"
+        )
+        return _render_checkout(
+            request, _rebound(form, request.POST.dict()), cart_obj, availability,
+            failure=failure, status=409,
+        )
+    except (payment_services.IdempotencyConflict, services.CheckoutError):
+        messages.error(request, _("Something changed while you were paying. Please check and try again."))
+        return redirect("checkout:checkout")
+    return _after_attempt(request, form, outcome.attempt, cart_obj, availability)
+
+
+def _after_attempt(
+    request: HttpRequest,
+    form: CheckoutForm,
+    attempt: PaymentAttempt,
+    cart_obj: object,
+    availability: list,
+) -> HttpResponse:
+    order_url = reverse("checkout:order_status", args=[attempt.order.number])
+    if attempt.status == PaymentAttempt.Status.FAILED:
+        failure = failure_for(attempt.failure_code, attempt.decline_code)
+        return _render_checkout(
+            request, _rebound(form, request.POST.dict()), cart_obj, availability,
+            failure=failure, status=402,
+        )
+    if attempt.status == PaymentAttempt.Status.REQUIRES_ACTION and attempt.action_url:
+        return HttpResponseRedirect(attempt.action_url)
+    if attempt.is_paid:
+        services.cart_clear(session=request.session)
+        request.session.pop(CHECKOUT_TOKEN_KEY, None)
+    return HttpResponseRedirect(order_url)
+
+
+def _can_view(request: HttpRequest, order: Order) -> bool:
+    if request.user.is_authenticated and (order.user_id == request.user.pk or request.user.is_staff):
+        return True
+    if order.number in request.session.get(services.ORDERS_SESSION_KEY, []):
+        return True
+    key = request.GET.get("key", "")
+    return bool(key) and constant_time_compare(key, order.client_secret)
+
+
+def order_status(request: HttpRequest, number: str) -> HttpResponse:
+    order = get_object_or_404(Order.objects.prefetch_related("lines"), number=number)
+    if not _can_view(request, order):
+        # The same answer as a number that does not exist: order numbers are not an oracle.
+        raise Http404
+    if order.is_payable is False and order.checkout_token == request.session.get(CHECKOUT_TOKEN_KEY):
+        services.cart_clear(session=request.session)
+        request.session.pop(CHECKOUT_TOKEN_KEY, None)
+    attempt = order.attempts.select_related("method").first()
+    failure = None
+    if attempt and attempt.status == PaymentAttempt.Status.FAILED:
+        failure = failure_for(attempt.failure_code, attempt.decline_code)
+    return render(
+        request,
+        "checkout/order_status.html",
+        {"order": order, "attempt": attempt, "failure": failure},
+    )

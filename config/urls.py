@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from checkout import api as checkout_api
+
+from . import views
+
+api_v1 = [
+    path("products/", checkout_api.ProductList.as_view(), name="products"),
+    path("orders/", checkout_api.OrderCreate.as_view(), name="order_create"),
+    path("orders/<str:number>/", checkout_api.OrderDetail.as_view(), name="order_detail"),
+]
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("payments/", include("payments.urls")),
+    path("support/", include("support.urls")),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
+    path("", include("checkout.urls")),
+]

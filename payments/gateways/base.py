@@ -1,0 +1,64 @@
+"""The one small interface every payment provider sits behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    amount: int
+    currency: str
+    method_kind: str
+    payment_method: str
+    # Derived from our attempt, so any retry of the same attempt reaches the provider as a replay.
+    idempotency_key: str
+    return_url: str = ""
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    outcome: Outcome
+    reference: str
+    failure_code: str = ""
+    decline_code: str = ""
+    message: str = ""
+    action_url: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class GatewayError(Exception):
+    """The provider could not give an answer. The charge may or may not have happened."""
+
+
+class ProviderTimeout(GatewayError):
+    pass
+
+
+class ProviderUnavailable(GatewayError):
+    pass
+
+
+class InvalidPaymentDetails(ValueError):
+    """The customer's payment details cannot be used; nothing was sent to the provider."""
+
+    def __init__(self, message: str, code: str = "invalid_payment_method") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Gateway(Protocol):
+    name: str
+
+    def charge(self, request: ChargeRequest) -> ChargeResult: ...
+
+    def retrieve(self, reference: str) -> ChargeResult: ...

@@ -1,0 +1,193 @@
+"""The simulator: a stand-in provider that answers Stripe's own test payment-method ids the way
+Stripe test mode does, so the same tests read the same against the real thing.
+
+It keeps its side of the world in `SimulatedCharge` rows, one per idempotency key, and answers a
+repeated key with its first answer, exactly as Stripe does. It never sees or stores a card number:
+known test numbers are turned into their test ids before anything is saved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from ..models import SimulatedCharge
+from .base import (
+    ChargeRequest,
+    ChargeResult,
+    InvalidPaymentDetails,
+    Outcome,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    outcome: Outcome
+    failure_code: str = ""
+    decline_code: str = ""
+    # Simulator-only: the call itself fails, though the charge is recorded with `outcome`.
+    timeout: bool = False
+    outage: bool = False
+
+
+def _declined(decline_code: str, code: str = "card_declined") -> Scenario:
+    return Scenario(Outcome.FAILED, failure_code=code, decline_code=decline_code)
+
+
+# Stripe's test ids (see shared/reference/stripe.md) and what Stripe test mode answers.
+SCENARIOS: dict[str, Scenario] = {
+    "pm_card_visa": Scenario(Outcome.SUCCEEDED),
+    "pm_card_mastercard": Scenario(Outcome.SUCCEEDED),
+    "pm_card_visa_chargeDeclined": _declined("generic_decline"),
+    "pm_card_visa_chargeDeclinedInsufficientFunds": _declined("insufficient_funds"),
+    "pm_card_chargeDeclinedInsufficientFunds": _declined("insufficient_funds"),
+    "pm_card_visa_chargeDeclinedLostCard": _declined("lost_card"),
+    "pm_card_visa_chargeDeclinedStolenCard": _declined("stolen_card"),
+    "pm_card_chargeDeclinedExpiredCard": Scenario(Outcome.FAILED, "expired_card", "expired_card"),
+    "pm_card_chargeDeclinedIncorrectCvc": Scenario(Outcome.FAILED, "incorrect_cvc", "incorrect_cvc"),
+    "pm_card_chargeDeclinedProcessingError": Scenario(
+        Outcome.FAILED, "processing_error", "processing_error"
+    ),
+    "pm_card_visa_chargeDeclinedVelocityLimitExceeded": _declined("card_velocity_exceeded"),
+    "pm_card_radarBlock": _declined("fraudulent"),
+    "pm_card_authenticationRequired": Scenario(Outcome.REQUIRES_ACTION),
+    "pm_card_threeDSecure2Required": Scenario(Outcome.REQUIRES_ACTION),
+    "pm_card_threeDSecureRequiredChargeDeclined": Scenario(
+        Outcome.REQUIRES_ACTION, "card_declined", "generic_decline"
+    ),
+    # Simulator-only scenarios Stripe has no test id for.
+    "pm_sim_timeout_then_succeeded": Scenario(Outcome.SUCCEEDED, timeout=True),
+    "pm_sim_timeout_then_failed": Scenario(
+        Outcome.FAILED, "processing_error", "processing_error", timeout=True
+    ),
+    "pm_sim_processing": Scenario(Outcome.PROCESSING),
+    "pm_sim_outage": Scenario(Outcome.FAILED, outage=True),
+}
+
+# Test card numbers and the test ids they stand for.
+TEST_CARD_NUMBERS: dict[str, str] = {
+    "4242424242424242": "pm_card_visa",
+    "5555555555554444": "pm_card_mastercard",
+    "4000000000000002": "pm_card_visa_chargeDeclined",
+    "4000000000009995": "pm_card_visa_chargeDeclinedInsufficientFunds",
+    "4000000000009987": "pm_card_visa_chargeDeclinedLostCard",
+    "4000000000009979": "pm_card_visa_chargeDeclinedStolenCard",
+    "4000000000000069": "pm_card_chargeDeclinedExpiredCard",
+    "4000000000000127": "pm_card_chargeDeclinedIncorrectCvc",
+    "4000000000000119": "pm_card_chargeDeclinedProcessingError",
+    "4000000000006975": "pm_card_visa_chargeDeclinedVelocityLimitExceeded",
+    "4100000000000019": "pm_card_radarBlock",
+    "4000002760003184": "pm_card_authenticationRequired",
+    "4000000000003220": "pm_card_threeDSecure2Required",
+    "4000008400001629": "pm_card_threeDSecureRequiredChargeDeclined",
+}
+
+# Redirect and QR methods carry no card: the customer decides on the simulator's own page.
+WALLET_KINDS = {"alipay": "pm_sim_alipay", "wechat_pay": "pm_sim_wechat_pay"}
+
+
+def _luhn_ok(number: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(number)):
+        digit = int(char)
+        if index % 2 == 1:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def normalize_payment_method(method_kind: str, value: str) -> str:
+    """Turn what the customer entered into a test id, or explain why it cannot be used.
+
+    A card number is never returned or stored: only the test id it stands for.
+    """
+    if method_kind in WALLET_KINDS:
+        return WALLET_KINDS[method_kind]
+    raw = value.strip()
+    digits = raw.replace(" ", "").replace("-", "")
+    if not raw:
+        raise InvalidPaymentDetails(_("Enter a test card number or a test payment method id."))
+    if digits.isdigit():
+        if digits in TEST_CARD_NUMBERS:
+            return TEST_CARD_NUMBERS[digits]
+        if not _luhn_ok(digits):
+            raise InvalidPaymentDetails(
+                _("This card number is not valid. Check the digits and try again."),
+                code="incorrect_number",
+            )
+        raise InvalidPaymentDetails(
+            _(
+                "This is a demo shop: real cards are never accepted. "
+                "Use a test card such as 4242 4242 4242 4242."
+            )
+        )
+    if raw in SCENARIOS:
+        return raw
+    raise InvalidPaymentDetails(
+        _("This test payment method id is not known. Try pm_card_visa."),
+    )
+
+
+class SimulatorGateway:
+    name = "simulator"
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        token = request.payment_method
+        if request.method_kind in WALLET_KINDS:
+            scenario = Scenario(Outcome.REQUIRES_ACTION)
+        elif token in SCENARIOS:
+            scenario = SCENARIOS[token]
+        else:
+            raise InvalidPaymentDetails(_("This test payment method id is not known."))
+        if scenario.outage:
+            # Nothing reached the "provider": a 5xx before any charge was recorded.
+            raise ProviderUnavailable("simulator outage (HTTP 503)")
+        charge = self._record(request, scenario)
+        if scenario.timeout:
+            raise ProviderTimeout(f"simulator timeout; charge {charge.reference} was recorded")
+        return self._result(charge)
+
+    def retrieve(self, reference: str) -> ChargeResult:
+        return self._result(SimulatedCharge.objects.get(reference=reference))
+
+    def _record(self, request: ChargeRequest, scenario: Scenario) -> SimulatedCharge:
+        """Record the charge once per idempotency key; a replay gets the first answer."""
+        reference = "sim_" + hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:24]
+        status = scenario.outcome.value
+        try:
+            with transaction.atomic():
+                charge, _created = SimulatedCharge.objects.get_or_create(
+                    idempotency_key=request.idempotency_key,
+                    defaults={
+                        "reference": reference,
+                        "payment_method": request.payment_method,
+                        "amount": request.amount,
+                        "currency": request.currency,
+                        "status": status,
+                        "failure_code": scenario.failure_code,
+                        "decline_code": scenario.decline_code,
+                    },
+                )
+        except IntegrityError:
+            charge = SimulatedCharge.objects.get(idempotency_key=request.idempotency_key)
+        return charge
+
+    def _result(self, charge: SimulatedCharge) -> ChargeResult:
+        outcome = Outcome(charge.status)
+        action_url = ""
+        if outcome is Outcome.REQUIRES_ACTION:
+            action_url = reverse("payments:simulator_action", args=[charge.reference])
+        return ChargeResult(
+            outcome=outcome,
+            reference=charge.reference,
+            failure_code=charge.failure_code if outcome is Outcome.FAILED else "",
+            decline_code=charge.decline_code if outcome is Outcome.FAILED else "",
+            action_url=action_url,
+            payload={"id": charge.reference, "status": charge.status, "amount": charge.amount},
+        )

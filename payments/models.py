@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class PaymentMethod(models.Model):
+    """A way to pay, managed by admins as data."""
+
+    class Provider(models.TextChoices):
+        SIMULATOR = "simulator", _("Simulator")
+        STRIPE = "stripe", _("Stripe")
+        WALLET = "wallet", _("Wallet")
+
+    class Kind(models.TextChoices):
+        CARD = "card", _("Card")
+        ALIPAY = "alipay", _("Alipay")
+        WECHAT_PAY = "wechat_pay", _("WeChat Pay")
+        WALLET = "wallet", _("Wallet")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    provider = models.CharField(_("provider"), max_length=20, choices=Provider.choices)
+    label_en = models.CharField(_("label (English)"), max_length=80)
+    label_zh = models.CharField(_("label (Chinese)"), max_length=80)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    maintenance = models.BooleanField(_("in maintenance"), default=False)
+    maintenance_message_en = models.CharField(
+        _("maintenance message (English)"), max_length=200, blank=True
+    )
+    maintenance_message_zh = models.CharField(
+        _("maintenance message (Chinese)"), max_length=200, blank=True
+    )
+    maintenance_until = models.DateTimeField(_("maintenance ends"), null=True, blank=True)
+    min_amount = models.PositiveBigIntegerField(_("minimum amount (minor units)"), default=0)
+    max_amount = models.PositiveBigIntegerField(
+        _("maximum amount (minor units)"), null=True, blank=True
+    )
+    currencies = models.CharField(
+        _("currencies"),
+        max_length=200,
+        blank=True,
+        help_text=_("Comma-separated ISO codes, e.g. USD,CNY. Empty means any currency."),
+    )
+    display_order = models.PositiveSmallIntegerField(_("display order"), default=100)
+    fallback_order = models.PositiveSmallIntegerField(_("fallback order"), default=100)
+
+    class Meta:
+        ordering = ["display_order", "code"]
+        verbose_name = _("payment method")
+        verbose_name_plural = _("payment methods")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_amount__isnull=True) | Q(max_amount__gte=models.F("min_amount")),
+                name="payments_method_amount_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def label(self) -> str:
+        return self.label_zh if (get_language() or "").startswith("zh") else self.label_en
+
+    @property
+    def maintenance_message(self) -> str:
+        zh = (get_language() or "").startswith("zh")
+        return (self.maintenance_message_zh if zh else self.maintenance_message_en) or ""
+
+    @property
+    def currency_list(self) -> list[str]:
+        return [c.strip().upper() for c in self.currencies.split(",") if c.strip()]
+
+
+class AttemptStatus(models.TextChoices):
+    CREATED = "created", _("Created")
+    SENT = "sent", _("Sent to provider")
+    REQUIRES_ACTION = "requires_action", _("Waiting for the customer")
+    PROCESSING = "processing", _("Processing")
+    UNKNOWN = "unknown", _("Confirming with provider")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELED = "canceled", _("Canceled")
+    REFUNDED = "refunded", _("Refunded")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+
+
+S = AttemptStatus
+IN_FLIGHT = frozenset({S.CREATED, S.SENT, S.REQUIRES_ACTION, S.PROCESSING, S.UNKNOWN})
+PAID = frozenset({S.SUCCEEDED, S.PARTIALLY_REFUNDED, S.REFUNDED})
+
+# The only moves an attempt may make. Status never goes backwards: a late or replayed answer
+# that would move it back is recorded as an event and otherwise ignored.
+ALLOWED: dict[str, frozenset[str]] = {
+    S.CREATED: frozenset({S.SENT, S.FAILED, S.CANCELED}),
+    S.SENT: frozenset({S.REQUIRES_ACTION, S.PROCESSING, S.UNKNOWN, S.SUCCEEDED, S.FAILED}),
+    S.REQUIRES_ACTION: frozenset({S.PROCESSING, S.UNKNOWN, S.SUCCEEDED, S.FAILED, S.CANCELED}),
+    S.PROCESSING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELED}),
+    S.UNKNOWN: frozenset({S.REQUIRES_ACTION, S.PROCESSING, S.SUCCEEDED, S.FAILED, S.CANCELED}),
+    S.SUCCEEDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.FAILED: frozenset(),
+    S.CANCELED: frozenset(),
+    S.REFUNDED: frozenset(),
+}
+
+
+class PaymentAttempt(models.Model):
+    """One try to pay one order with one method."""
+
+    Status = AttemptStatus
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    order = models.ForeignKey(
+        "checkout.Order", on_delete=models.PROTECT, related_name="attempts", verbose_name=_("order")
+    )
+    method = models.ForeignKey(
+        PaymentMethod, on_delete=models.PROTECT, related_name="attempts", verbose_name=_("method")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    amount = models.PositiveBigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=255, unique=True)
+    # Hash of what was asked for, to tell a replay (same key, same request) from a misuse.
+    request_fingerprint = models.CharField(max_length=64)
+    payment_method_ref = models.CharField(_("payment method reference"), max_length=100, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=AttemptStatus.choices, default=AttemptStatus.CREATED
+    )
+    provider = models.CharField(_("provider"), max_length=20)
+    provider_reference = models.CharField(_("provider reference"), max_length=100, blank=True)
+    # Where the customer completes a 3D Secure, redirect or QR step, and where they come back to.
+    action_url = models.CharField(_("action URL"), max_length=500, blank=True)
+    return_url = models.CharField(_("return URL"), max_length=500, blank=True)
+    failure_code = models.CharField(_("failure code"), max_length=60, blank=True)
+    decline_code = models.CharField(_("decline code"), max_length=60, blank=True)
+    failure_category = models.CharField(_("failure category"), max_length=30, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("payment attempt")
+        verbose_name_plural = _("payment attempts")
+        constraints = [
+            # The money invariants live in the database so no race in Python can break them.
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(status__in=sorted(IN_FLIGHT)),
+                name="payments_one_in_flight_attempt_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(status__in=sorted(PAID)),
+                name="payments_one_paid_attempt_per_order",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_attempt_amount_gt_0"),
+        ]
+        indexes = [
+            # Reconciliation scans unsettled attempts by age.
+            models.Index(fields=["status", "updated_at"], name="payments_attempt_status_age"),
+            # Webhooks find the attempt by the provider's id.
+            models.Index(fields=["provider", "provider_reference"], name="payments_attempt_provref"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.public_id} ({self.status})"
+
+    @property
+    def is_in_flight(self) -> bool:
+        return self.status in IN_FLIGHT
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in PAID
+
+
+class PaymentEvent(models.Model):
+    """Append-only timeline of an attempt: the audit trail and what support agents read."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        STATUS_CHANGED = "status_changed", _("Status changed")
+        SENT = "sent", _("Sent to provider")
+        PROVIDER_RESPONSE = "provider_response", _("Provider answered")
+        PROVIDER_ERROR = "provider_error", _("Provider error")
+        IGNORED = "ignored", _("Ignored a stale update")
+        ORDER_PAID = "order_paid", _("Order marked paid")
+
+    attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    actor = models.CharField(max_length=120)
+    message = models.CharField(max_length=500, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("payment event")
+        verbose_name_plural = _("payment events")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.from_status}->{self.to_status}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("Payment events are append-only.")
+        super().save(*args, **kwargs)
+
+
+class SimulatedCharge(models.Model):
+    """The simulator's side of the world: what the 'provider' did for each idempotency key.
+
+    Like Stripe, the simulator answers a repeated idempotency key with the first answer, so counting
+    these rows counts provider charges.
+    """
+
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    reference = models.CharField(max_length=64, unique=True)
+    payment_method = models.CharField(max_length=100)
+    amount = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20)
+    failure_code = models.CharField(max_length=60, blank=True)
+    decline_code = models.CharField(max_length=60, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.status}"

@@ -1,0 +1,330 @@
+"""Every write to payments. One charge per order, whatever the browser, the network or the
+provider does: the order row lock serialises attempts, the database constraints back it up, and
+the provider sees one idempotency key per attempt."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from checkout.models import Order, OrderStatus
+from checkout.status import order_transition
+
+from .failures import failure_for
+from .gateways import (
+    ChargeRequest,
+    ChargeResult,
+    GatewayError,
+    InvalidPaymentDetails,
+    Outcome,
+    ProviderTimeout,
+    get_gateway,
+)
+from .models import ALLOWED, IN_FLIGHT, PaymentAttempt, PaymentEvent, PaymentMethod
+from .selectors import method_availability
+
+logger = logging.getLogger(__name__)
+S = PaymentAttempt.Status
+
+
+class PaymentError(Exception):
+    code = "payment_error"
+
+
+class InvalidTransition(PaymentError):
+    code = "invalid_transition"
+
+
+class IdempotencyConflict(PaymentError):
+    """The same idempotency key was sent with a different request: a client bug, never retried."""
+
+    code = "idempotency_conflict"
+
+
+class OrderNotPayable(PaymentError):
+    code = "order_not_payable"
+
+
+class PaymentInProgress(PaymentError):
+    """Another attempt for this order is still waiting for an answer."""
+
+    code = "payment_in_progress"
+
+    def __init__(self, attempt: PaymentAttempt) -> None:
+        super().__init__(f"attempt {attempt.public_id} is still {attempt.status}")
+        self.attempt = attempt
+
+
+class MethodUnavailable(PaymentError):
+    code = "method_unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _fingerprint(*, order: Order, method: PaymentMethod, payment_method: str) -> str:
+    raw = f"{order.pk}|{method.code}|{payment_method}|{order.total}|{order.currency}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def attempt_transition(
+    *,
+    attempt: PaymentAttempt,
+    to: str,
+    actor: str,
+    message: str = "",
+    payload: dict[str, Any] | None = None,
+    extra_fields: tuple[str, ...] = (),
+) -> PaymentAttempt:
+    """Move a locked attempt along the transition table and write the event. Illegal moves raise."""
+    if to not in ALLOWED[attempt.status]:
+        raise InvalidTransition(f"attempt {attempt.public_id}: {attempt.status} -> {to}")
+    from_status = attempt.status
+    attempt.status = to
+    if to not in IN_FLIGHT:
+        attempt.settled_at = attempt.settled_at or timezone.now()
+    attempt.save(update_fields=["status", "settled_at", "updated_at", *extra_fields])
+    PaymentEvent.objects.create(
+        attempt=attempt,
+        kind=PaymentEvent.Kind.STATUS_CHANGED,
+        from_status=from_status,
+        to_status=to,
+        actor=actor,
+        message=message[:500],
+        payload=payload or {},
+    )
+    return attempt
+
+
+@transaction.atomic
+def attempt_create(
+    *,
+    order: Order,
+    method: PaymentMethod,
+    idempotency_key: str,
+    payment_method: str = "",
+    user: Any = None,
+    return_url: str = "",
+) -> tuple[PaymentAttempt, bool]:
+    """Create the attempt, or return the one this idempotency key already made.
+
+    Returns (attempt, created). The order row is locked first, so two requests for one order
+    queue here; the partial unique constraints catch anything that slips past.
+    """
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    fingerprint = _fingerprint(order=order, method=method, payment_method=payment_method)
+    existing = PaymentAttempt.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        if existing.request_fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                "This idempotency key was already used for a different payment request."
+            )
+        return existing, False
+    if order.status != OrderStatus.PENDING:
+        raise OrderNotPayable(f"order {order.number} is {order.status}")
+    availability = method_availability(
+        method=method, amount=order.total, currency=order.currency, user=user
+    )
+    if not availability.available:
+        raise MethodUnavailable(availability.reason)
+    in_flight = order.attempts.filter(status__in=IN_FLIGHT).first()
+    if in_flight is not None:
+        raise PaymentInProgress(in_flight)
+    try:
+        with transaction.atomic():
+            attempt = PaymentAttempt.objects.create(
+                order=order,
+                method=method,
+                user=user if getattr(user, "is_authenticated", False) else None,
+                amount=order.total,
+                currency=order.currency,
+                idempotency_key=idempotency_key,
+                request_fingerprint=fingerprint,
+                payment_method_ref=payment_method,
+                provider=method.provider,
+                return_url=return_url,
+            )
+    except IntegrityError:
+        # Another order raced us to the same key; it is theirs, not a replay of ours.
+        raise IdempotencyConflict("This idempotency key is already in use.") from None
+    PaymentEvent.objects.create(
+        attempt=attempt,
+        kind=PaymentEvent.Kind.CREATED,
+        to_status=S.CREATED,
+        actor=_actor(user),
+        payload={"method": method.code, "amount": order.total, "currency": order.currency},
+    )
+    return attempt, True
+
+
+def _actor(user: Any) -> str:
+    if getattr(user, "is_authenticated", False):
+        return f"customer:{user.email}"
+    return "customer:guest"
+
+
+def attempt_pay(
+    *,
+    order: Order,
+    method: PaymentMethod,
+    idempotency_key: str,
+    payment_method: str = "",
+    user: Any = None,
+    return_url: str = "",
+) -> PaymentAttempt:
+    """Pay an order: create the attempt and send it, or return what this key already did.
+
+    A repeated key never reaches the provider a second time from here.
+    """
+    attempt, created = attempt_create(
+        order=order,
+        method=method,
+        idempotency_key=idempotency_key,
+        payment_method=payment_method,
+        user=user,
+        return_url=return_url,
+    )
+    if not created:
+        return attempt
+    return attempt_send(attempt=attempt)
+
+
+def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
+    """Send a created attempt to its provider and record what came back.
+
+    No lock is held during the provider call; the attempt is `sent` by then, which already
+    blocks any other attempt for the order. A timeout or outage leaves it `unknown`.
+    """
+    with transaction.atomic():
+        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.status != S.CREATED:
+            return attempt
+        attempt_transition(attempt=attempt, to=S.SENT, actor="system")
+    request = ChargeRequest(
+        amount=attempt.amount,
+        currency=attempt.currency,
+        method_kind=attempt.method.kind,
+        payment_method=attempt.payment_method_ref,
+        idempotency_key=f"attempt-{attempt.public_id}",
+        return_url=attempt.return_url,
+    )
+    gateway = get_gateway(attempt.provider)
+    try:
+        result = gateway.charge(request)
+    except InvalidPaymentDetails as exc:
+        return attempt_apply_result(
+            attempt=attempt,
+            result=ChargeResult(outcome=Outcome.FAILED, reference="", failure_code=exc.code),
+            actor=f"provider:{gateway.name}",
+        )
+    except GatewayError as exc:
+        return _attempt_mark_unknown(attempt=attempt, error=exc, provider=gateway.name)
+    return attempt_apply_result(attempt=attempt, result=result, actor=f"provider:{gateway.name}")
+
+
+def _attempt_mark_unknown(
+    *, attempt: PaymentAttempt, error: GatewayError, provider: str
+) -> PaymentAttempt:
+    """A provider that did not answer has not said no: we are confirming, not failing."""
+    with transaction.atomic():
+        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+        PaymentEvent.objects.create(
+            attempt=attempt,
+            kind=PaymentEvent.Kind.PROVIDER_ERROR,
+            actor=f"provider:{provider}",
+            message=str(error)[:500],
+            payload={"error": type(error).__name__, "timeout": isinstance(error, ProviderTimeout)},
+        )
+        if attempt.status == S.SENT:
+            attempt_transition(attempt=attempt, to=S.UNKNOWN, actor="system", message=str(error))
+    return attempt
+
+
+_OUTCOME_STATUS = {
+    Outcome.SUCCEEDED: S.SUCCEEDED,
+    Outcome.FAILED: S.FAILED,
+    Outcome.REQUIRES_ACTION: S.REQUIRES_ACTION,
+    Outcome.PROCESSING: S.PROCESSING,
+}
+
+
+@transaction.atomic
+def attempt_apply_result(
+    *, attempt: PaymentAttempt, result: ChargeResult, actor: str
+) -> PaymentAttempt:
+    """Apply a provider's answer. Safe to repeat and to receive late: status only moves forward."""
+    attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+    target = _OUTCOME_STATUS[result.outcome]
+    PaymentEvent.objects.create(
+        attempt=attempt,
+        kind=PaymentEvent.Kind.PROVIDER_RESPONSE,
+        actor=actor,
+        payload={**result.payload, "outcome": result.outcome.value},
+    )
+    if attempt.status == target:
+        return attempt
+    if target not in ALLOWED[attempt.status]:
+        PaymentEvent.objects.create(
+            attempt=attempt,
+            kind=PaymentEvent.Kind.IGNORED,
+            actor=actor,
+            message=f"{attempt.status} does not move to {target}",
+        )
+        return attempt
+    fields: list[str] = []
+    if result.reference and not attempt.provider_reference:
+        attempt.provider_reference = result.reference
+        fields.append("provider_reference")
+    if target == S.REQUIRES_ACTION:
+        attempt.action_url = result.action_url
+        fields.append("action_url")
+    if target == S.FAILED:
+        entry = failure_for(result.failure_code, result.decline_code)
+        attempt.failure_code = result.failure_code or entry.code
+        attempt.decline_code = result.decline_code
+        attempt.failure_category = entry.category.value
+        fields += ["failure_code", "decline_code", "failure_category"]
+    attempt_transition(
+        attempt=attempt, to=target, actor=actor, message=result.message, extra_fields=tuple(fields)
+    )
+    if target == S.SUCCEEDED:
+        _order_mark_paid(attempt=attempt, actor=actor)
+    return attempt
+
+
+def _order_mark_paid(*, attempt: PaymentAttempt, actor: str) -> None:
+    order = Order.objects.select_for_update().get(pk=attempt.order_id)
+    order_transition(order=order, to=OrderStatus.PAID)
+    PaymentEvent.objects.create(
+        attempt=attempt, kind=PaymentEvent.Kind.ORDER_PAID, actor=actor, to_status=order.status
+    )
+
+
+def simulator_action_complete(*, reference: str, decision: str) -> PaymentAttempt:
+    """The customer's choice on the simulator's 3D Secure / Alipay / WeChat Pay page.
+
+    approve: the charge goes through (or is declined, for the 3DS-then-decline test cards);
+    decline: the customer or bank refused; abandon: they walked away.
+    """
+    from .models import SimulatedCharge
+
+    with transaction.atomic():
+        charge = SimulatedCharge.objects.select_for_update().get(reference=reference)
+        if charge.status == Outcome.REQUIRES_ACTION:
+            if decision == "approve":
+                charge.status = Outcome.FAILED if charge.failure_code else Outcome.SUCCEEDED
+            elif decision == "decline":
+                charge.status = Outcome.FAILED
+                charge.failure_code = "authentication_failed"
+            else:
+                charge.status = Outcome.FAILED
+                charge.failure_code = "action_abandoned"
+            charge.save(update_fields=["status", "failure_code"])
+    attempt = PaymentAttempt.objects.get(provider="simulator", provider_reference=reference)
+    result = get_gateway("simulator").retrieve(reference)
+    return attempt_apply_result(attempt=attempt, result=result, actor="provider:simulator")

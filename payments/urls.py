@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "payments"
+
+urlpatterns = [
+    path("simulator/<str:reference>/", views.simulator_action, name="simulator_action"),
+]

@@ -1,0 +1,31 @@
+"""The simulator's own pages: what a bank's 3D Secure challenge, Alipay's redirect or a WeChat Pay
+QR code would show. They exist only so the demo and the tests can walk those journeys offline."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from . import services
+from .models import PaymentAttempt
+
+
+@require_http_methods(["GET", "POST"])
+def simulator_action(request: HttpRequest, reference: str) -> HttpResponse:
+    attempt = get_object_or_404(
+        PaymentAttempt.objects.select_related("method", "order"),
+        provider="simulator",
+        provider_reference=reference,
+    )
+    if request.method == "POST":
+        decision = request.POST.get("decision", "")
+        if decision not in {"approve", "decline", "abandon"}:
+            raise Http404
+        attempt = services.simulator_action_complete(reference=reference, decision=decision)
+        target = attempt.return_url
+        if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            return redirect(target)
+        return redirect("checkout:product_list")
+    return render(request, "payments/simulator_action.html", {"attempt": attempt})
