@@ -18,7 +18,9 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
-def locked_out(request: HttpRequest, credentials: dict | None = None, *args, **kwargs) -> HttpResponse:
+def locked_out(
+    request: HttpRequest, credentials: dict | None = None, *args, **kwargs
+) -> HttpResponse:
     """Shown by django-axes when an account is locked; the accounts issue adds the exact wait."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(request, "accounts/locked.html", {"minutes": minutes}, status=429)

@@ -34,6 +34,14 @@ class OrderAdmin(admin.ModelAdmin):
     list_display = ("number", "email", "status", "total", "currency", "created_at")
     list_filter = ("status", "currency")
     search_fields = ("number", "email", "full_name")
-    readonly_fields = ("number", "total", "currency", "status", "paid_at", "receipt_sent_at", "created_at")
+    readonly_fields = (
+        "number",
+        "total",
+        "currency",
+        "status",
+        "paid_at",
+        "receipt_sent_at",
+        "created_at",
+    )
     exclude = ("client_secret",)
     inlines = [OrderLineInline, PaymentAttemptInline]

@@ -59,7 +59,9 @@ class OrderSerializer(serializers.ModelSerializer):
 class OrderCreatedSerializer(OrderSerializer):
     client_secret = serializers.CharField(
         read_only=True,
-        help_text="Shown once. A guest sends it back as the X-Client-Secret header to read the order.",
+        help_text=(
+            "Shown once. A guest sends it back as the X-Client-Secret header to read the order."
+        ),
     )
 
     class Meta(OrderSerializer.Meta):

@@ -41,7 +41,11 @@ class OrderStatusConsumer(AsyncJsonWebsocketConsumer):
         if order is None:
             return None
         user = self.scope.get("user")
-        if user is not None and user.is_authenticated and (order.user_id == user.pk or user.is_staff):
+        if (
+            user is not None
+            and user.is_authenticated
+            and (order.user_id == user.pk or user.is_staff)
+        ):
             return order
         session = self.scope.get("session")
         if session is not None and number in session.get(ORDERS_SESSION_KEY, []):

@@ -62,7 +62,10 @@ class CheckoutForm(forms.Form):
         label=_("Card"),
         required=False,
         max_length=100,
-        help_text=_("Demo shop: enter a test card number such as 4242 4242 4242 4242, or a test id such as pm_card_visa."),
+        help_text=_(
+            "Demo shop: enter a test card number such as 4242 4242 4242 4242, "
+            "or a test id such as pm_card_visa."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     checkout_token = forms.CharField(widget=forms.HiddenInput, max_length=64)

@@ -63,7 +63,9 @@ class OrderStatus(models.TextChoices):
 class Order(models.Model):
     Status = OrderStatus
 
-    number = models.CharField(_("order number"), max_length=20, unique=True, default=new_order_number)
+    number = models.CharField(
+        _("order number"), max_length=20, unique=True, default=new_order_number
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -88,7 +90,9 @@ class Order(models.Model):
     client_secret = models.CharField(max_length=64, default=new_client_secret, editable=False)
     language = models.CharField(_("language"), max_length=10, default="en")
     # One per checkout page session: a double click, a refresh or a second tab finds the same order.
-    checkout_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    checkout_token = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)

@@ -10,13 +10,14 @@ from django.utils import timezone
 from .models import Order, OrderStatus
 
 logger = logging.getLogger(__name__)
-O = OrderStatus
 ALLOWED: dict[str, frozenset[str]] = {
-    O.PENDING: frozenset({O.PAID, O.CANCELED}),
-    O.PAID: frozenset({O.PARTIALLY_REFUNDED, O.REFUNDED}),
-    O.PARTIALLY_REFUNDED: frozenset({O.PARTIALLY_REFUNDED, O.REFUNDED}),
-    O.CANCELED: frozenset(),
-    O.REFUNDED: frozenset(),
+    OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.CANCELED}),
+    OrderStatus.PAID: frozenset({OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}),
+    OrderStatus.PARTIALLY_REFUNDED: frozenset(
+        {OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}
+    ),
+    OrderStatus.CANCELED: frozenset(),
+    OrderStatus.REFUNDED: frozenset(),
 }
 
 
@@ -30,13 +31,13 @@ def order_transition(*, order: Order, to: str) -> Order:
         raise InvalidOrderTransition(f"order {order.number}: {order.status} -> {to} is not allowed")
     order.status = to
     fields = ["status", "updated_at"]
-    if to == O.PAID:
+    if to == OrderStatus.PAID:
         order.paid_at = timezone.now()
         fields.append("paid_at")
     order.save(update_fields=fields)
     number, order_id = order.number, order.pk
     transaction.on_commit(lambda: _broadcast(number, to))
-    if to == O.PAID:
+    if to == OrderStatus.PAID:
         from .tasks import send_order_receipt
 
         transaction.on_commit(lambda: send_order_receipt.delay(order_id))

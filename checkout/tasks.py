@@ -13,7 +13,10 @@ from .models import Order, OrderStatus
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_order_receipt(order_id: int) -> bool:
-    """Email the receipt once. Safe to run twice: the order row lock and `receipt_sent_at` see to it."""
+    """Email the receipt once.
+
+    Safe to run twice: the order row lock and `receipt_sent_at` see to it.
+    """
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status != OrderStatus.PAID or order.receipt_sent_at is not None:

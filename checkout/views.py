@@ -82,22 +82,41 @@ def _render_checkout(
     return render(request, "checkout/checkout.html", context, status=status)
 
 
-def _rebound(form: CheckoutForm, data: dict[str, str]) -> CheckoutForm:
-    """The same form, everything the customer typed kept, with a fresh idempotency key.
-
-    A card number is never echoed back into the page; a test id is kept.
-    """
-    kept = data.copy()
-    kept["idempotency_key"] = uuid.uuid4().hex
+def _scrubbed(data: dict[str, str]) -> dict[str, str]:
+    """What the customer typed, minus anything that looks like a card number: never echoed back."""
+    kept = dict(data)
     if not kept.get("payment_method", "").startswith("pm_"):
         kept["payment_method"] = ""
-    rebound = CheckoutForm(kept, methods=list(form.methods.values()))
-    rebound.is_valid()
-    return rebound
+    return kept
+
+
+def _retry_form(form: CheckoutForm, data: dict[str, str]) -> CheckoutForm:
+    """A fresh form after a failed payment: everything typed kept, a new idempotency key."""
+    initial = _scrubbed(data) | {"idempotency_key": uuid.uuid4().hex}
+    return CheckoutForm(initial=initial, methods=list(form.methods.values()))
+
+
+def _replayed_attempt(request: HttpRequest) -> PaymentAttempt | None:
+    """The attempt an already-used Pay press made, if it belongs to this visitor.
+
+    A refresh after paying, or a second press that arrives after the first finished, lands on
+    the answer the first press got instead of on an empty cart.
+    """
+    key = request.POST.get("idempotency_key", "")
+    if not key:
+        return None
+    attempt = PaymentAttempt.objects.select_related("order").filter(idempotency_key=key).first()
+    if attempt is None or not _can_view(request, attempt.order):
+        return None
+    return attempt
 
 
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and (replayed := _replayed_attempt(request)) is not None:
+        if replayed.status == PaymentAttempt.Status.REQUIRES_ACTION and replayed.action_url:
+            return HttpResponseRedirect(replayed.action_url)
+        return redirect("checkout:order_status", replayed.order.number)
     cart_obj = cart_get(request.session)
     if not cart_obj:
         messages.info(request, _("Your cart is empty. Add something before checking out."))
@@ -111,9 +130,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
 
     form = CheckoutForm(request.POST, methods=payable)
     if not form.is_valid():
-        return _render_checkout(
-            request, _rebound(form, request.POST.dict()), cart_obj, availability, status=400
-        )
+        # Nothing was sent anywhere: the same form comes back with its errors and its key.
+        form.data = _scrubbed(request.POST.dict())
+        return _render_checkout(request, form, cart_obj, availability, status=400)
     data = form.cleaned_data
     try:
         outcome = services.checkout_pay(
@@ -140,11 +159,17 @@ def checkout(request: HttpRequest) -> HttpResponse:
             "wallet_insufficient" if exc.reason == "wallet_insufficient" else "method_unavailable"
         )
         return _render_checkout(
-            request, _rebound(form, request.POST.dict()), cart_obj, availability,
-            failure=failure, status=409,
+            request,
+            _retry_form(form, request.POST.dict()),
+            cart_obj,
+            availability,
+            failure=failure,
+            status=409,
         )
     except (payment_services.IdempotencyConflict, services.CheckoutError):
-        messages.error(request, _("Something changed while you were paying. Please check and try again."))
+        messages.error(
+            request, _("Something changed while you were paying. Please check and try again.")
+        )
         return redirect("checkout:checkout")
     return _after_attempt(request, form, outcome.attempt, cart_obj, availability)
 
@@ -160,8 +185,12 @@ def _after_attempt(
     if attempt.status == PaymentAttempt.Status.FAILED:
         failure = failure_for(attempt.failure_code, attempt.decline_code)
         return _render_checkout(
-            request, _rebound(form, request.POST.dict()), cart_obj, availability,
-            failure=failure, status=402,
+            request,
+            _retry_form(form, request.POST.dict()),
+            cart_obj,
+            availability,
+            failure=failure,
+            status=402,
         )
     if attempt.status == PaymentAttempt.Status.REQUIRES_ACTION and attempt.action_url:
         return HttpResponseRedirect(attempt.action_url)
@@ -172,7 +201,9 @@ def _after_attempt(
 
 
 def _can_view(request: HttpRequest, order: Order) -> bool:
-    if request.user.is_authenticated and (order.user_id == request.user.pk or request.user.is_staff):
+    if request.user.is_authenticated and (
+        order.user_id == request.user.pk or request.user.is_staff
+    ):
         return True
     if order.number in request.session.get(services.ORDERS_SESSION_KEY, []):
         return True
@@ -185,7 +216,9 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
     if not _can_view(request, order):
         # The same answer as a number that does not exist: order numbers are not an oracle.
         raise Http404
-    if order.is_payable is False and order.checkout_token == request.session.get(CHECKOUT_TOKEN_KEY):
+    if order.is_payable is False and order.checkout_token == request.session.get(
+        CHECKOUT_TOKEN_KEY
+    ):
         services.cart_clear(session=request.session)
         request.session.pop(CHECKOUT_TOKEN_KEY, None)
     attempt = order.attempts.select_related("method").first()

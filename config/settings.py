@@ -1,9 +1,9 @@
 """Settings for the checkout, read from the environment.
 
-With no variables set this runs the embedded defaults (SQLite under var/, a Celery broker on the
-filesystem, the in-memory channel layer, email to the console and var/outbox/, the simulator gateway).
-DATABASE_URL, REDIS_URL and STRIPE_SECRET_KEY switch to the real services. With DEBUG off the process
-refuses to start without SECRET_KEY and ALLOWED_HOSTS.
+With no variables set this runs the embedded defaults (SQLite under var/, a Celery broker on
+the filesystem, the in-memory channel layer, email to the console and var/outbox/, the
+simulator gateway). DATABASE_URL, REDIS_URL and STRIPE_SECRET_KEY switch to the real services.
+With DEBUG off the process refuses to start without SECRET_KEY and ALLOWED_HOSTS.
 """
 
 from __future__ import annotations
@@ -53,12 +53,16 @@ VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
 # Production must bring its own secrets; the embedded default key is only for DEBUG.
 if DEBUG:
-    SECRET_KEY = env_str("SECRET_KEY", "insecure-demo-key-only-for-debug-never-in-production-0123456789")
+    SECRET_KEY = env_str(
+        "SECRET_KEY", "insecure-demo-key-only-for-debug-never-in-production-0123456789"
+    )
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
 else:
     SECRET_KEY = env_str("SECRET_KEY")
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
-    missing = [n for n, v in (("SECRET_KEY", SECRET_KEY), ("ALLOWED_HOSTS", ALLOWED_HOSTS)) if not v]
+    missing = [
+        n for n, v in (("SECRET_KEY", SECRET_KEY), ("ALLOWED_HOSTS", ALLOWED_HOSTS)) if not v
+    ]
     if missing:
         raise ImproperlyConfigured(
             "DEBUG is off, so these environment variables are required: " + ", ".join(missing)
@@ -179,6 +183,7 @@ else:
         "store_processed": False,
     }
 
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "checkout")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -213,6 +218,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_VERBOSE = False
 # Behind a proxy set AXES_IPWARE_PROXY_COUNT so one proxy address cannot lock everyone out.
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_IPWARE_PROXY_COUNT", 0) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
@@ -268,7 +274,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Checkout API",
-    "DESCRIPTION": "Products, orders and payments. Amounts are integers in the currency's minor unit.",
+    "DESCRIPTION": (
+        "Products, orders and payments. Amounts are integers in the currency's minor unit."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Served from our own static files: the docs work with no network.

@@ -31,7 +31,9 @@ def _check_cache() -> None:
 
 def _check_broker() -> None:
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
-    with Connection(settings.CELERY_BROKER_URL, transport_options=options, connect_timeout=2) as conn:
+    with Connection(
+        settings.CELERY_BROKER_URL, transport_options=options, connect_timeout=2
+    ) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
         # The filesystem transport "connects" to anything; prove its queue folder takes writes.
         if settings.CELERY_BROKER_URL.startswith("filesystem"):

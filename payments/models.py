@@ -171,7 +171,9 @@ class PaymentAttempt(models.Model):
             # Reconciliation scans unsettled attempts by age.
             models.Index(fields=["status", "updated_at"], name="payments_attempt_status_age"),
             # Webhooks find the attempt by the provider's id.
-            models.Index(fields=["provider", "provider_reference"], name="payments_attempt_provref"),
+            models.Index(
+                fields=["provider", "provider_reference"], name="payments_attempt_provref"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -23,7 +23,7 @@ def wallet_balance(*, user: object | None, currency: str) -> int:
 def method_availability(
     *, method: PaymentMethod, amount: int, currency: str, user: object | None = None
 ) -> Availability:
-    """Whether a method can pay this amount now, and if not, the reason. The one place this is decided."""
+    """Whether a method can pay this amount now, and if not, why. The one place this is decided."""
     if not method.enabled:
         return Availability(method, False, "disabled")
     if method.maintenance and (
@@ -36,7 +36,10 @@ def method_availability(
         return Availability(method, False, "below_minimum")
     if method.max_amount is not None and amount > method.max_amount:
         return Availability(method, False, "above_maximum")
-    if method.kind == PaymentMethod.Kind.WALLET and wallet_balance(user=user, currency=currency) < amount:
+    if (
+        method.kind == PaymentMethod.Kind.WALLET
+        and wallet_balance(user=user, currency=currency) < amount
+    ):
         return Availability(method, False, "wallet_insufficient")
     return Availability(method, True)
 

@@ -50,7 +50,9 @@ SCENARIOS: dict[str, Scenario] = {
     "pm_card_visa_chargeDeclinedLostCard": _declined("lost_card"),
     "pm_card_visa_chargeDeclinedStolenCard": _declined("stolen_card"),
     "pm_card_chargeDeclinedExpiredCard": Scenario(Outcome.FAILED, "expired_card", "expired_card"),
-    "pm_card_chargeDeclinedIncorrectCvc": Scenario(Outcome.FAILED, "incorrect_cvc", "incorrect_cvc"),
+    "pm_card_chargeDeclinedIncorrectCvc": Scenario(
+        Outcome.FAILED, "incorrect_cvc", "incorrect_cvc"
+    ),
     "pm_card_chargeDeclinedProcessingError": Scenario(
         Outcome.FAILED, "processing_error", "processing_error"
     ),

@@ -1,4 +1,6 @@
-"""Demo data: products, payment methods and the three demo people. Running it twice changes nothing."""
+"""Demo data: products, payment methods and the three demo people.
+
+Running it twice changes nothing."""
 
 from __future__ import annotations
 
@@ -18,8 +20,14 @@ from payments.money import to_minor
 DEMO_PASSWORD = "demo-pass-1234"
 
 # Prices in US dollars; other shop currencies get a rough, rounded equivalent.
-_RATES = {"USD": Decimal(1), "EUR": Decimal("0.9"), "GBP": Decimal("0.8"), "CNY": Decimal(7),
-          "JPY": Decimal(150), "HKD": Decimal("7.8")}
+_RATES = {
+    "USD": Decimal(1),
+    "EUR": Decimal("0.9"),
+    "GBP": Decimal("0.8"),
+    "CNY": Decimal(7),
+    "JPY": Decimal(150),
+    "HKD": Decimal("7.8"),
+}
 
 PRODUCTS = [
     ("mug-classic", "Classic ceramic mug", "经典陶瓷马克杯", "12.00"),
@@ -74,28 +82,41 @@ class Command(BaseCommand):
         for sku, name_en, name_zh, usd in PRODUCTS:
             _obj, new = Product.objects.get_or_create(
                 sku=sku,
-                defaults={"name_en": name_en, "name_zh": name_zh, "price": _price(usd, currency),
-                          "currency": currency},
+                defaults={
+                    "name_en": name_en,
+                    "name_zh": name_zh,
+                    "price": _price(usd, currency),
+                    "currency": currency,
+                },
             )
             created += new
         provider = settings.PAYMENTS_GATEWAY
         for code, kind, label_en, label_zh, order in METHODS:
             _obj, new = PaymentMethod.objects.get_or_create(
                 code=code,
-                defaults={"kind": kind, "label_en": label_en, "label_zh": label_zh,
-                          "provider": "wallet" if kind == "wallet" else provider,
-                          "display_order": order, "fallback_order": order},
+                defaults={
+                    "kind": kind,
+                    "label_en": label_en,
+                    "label_zh": label_zh,
+                    "provider": "wallet" if kind == "wallet" else provider,
+                    "display_order": order,
+                    "fallback_order": order,
+                },
             )
             created += new
         support, _new = Group.objects.get_or_create(name="Support agents")
-        support.permissions.set(Permission.objects.filter(
-            content_type__app_label__in=["checkout", "payments"], codename__startswith="view_"))
+        support.permissions.set(
+            Permission.objects.filter(
+                content_type__app_label__in=["checkout", "payments"], codename__startswith="view_"
+            )
+        )
         User = get_user_model()
         for email, name, flags in PEOPLE:
             if User.objects.filter(email=email).exists():
                 continue
-            user = User.objects.create_user(email=email, password=DEMO_PASSWORD, full_name=name,
-                                            **flags)
+            user = User.objects.create_user(
+                email=email, password=DEMO_PASSWORD, full_name=name, **flags
+            )
             if email.startswith("bob"):
                 user.groups.add(support)
             created += 1

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def sign_in(client, email, password):
+    return client.post(reverse("accounts:login"), {"username": email, "password": password})
+
+
+def test_sign_in_with_email_any_case(client, alice):
+    response = sign_in(client, "ALICE@Example.com", PASSWORD)
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(alice.pk)
+
+
+def test_wrong_password_says_so_plainly_and_keeps_the_email(client, alice):
+    response = sign_in(client, "alice@example.com", "wrong")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "That email address and password do not match an account." in body
+    assert 'value="alice@example.com"' in body
+    assert "_auth_user_id" not in client.session
+
+
+def test_sign_out_is_a_post(client, alice):
+    client.force_login(alice)
+    assert client.get(reverse("accounts:logout")).status_code == 405
+    response = client.post(reverse("accounts:logout"))
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def test_fifth_failure_locks_and_the_sixth_try_is_refused_even_with_the_right_password(
+    client, alice
+):
+    for _ in range(4):
+        assert sign_in(client, "alice@example.com", "wrong").status_code == 200
+    assert sign_in(client, "alice@example.com", "wrong").status_code == 429
+    response = sign_in(client, "alice@example.com", PASSWORD)
+    assert response.status_code == 429
+    assert "Account temporarily locked" in response.content.decode()
+    assert "15 minutes" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_lockout_is_per_account_not_for_everyone(client, alice, mallory):
+    for _ in range(5):
+        sign_in(client, "mallory@example.com", "wrong")
+    assert sign_in(client, "alice@example.com", PASSWORD).status_code == 302
+
+
+def test_user_emails_are_unique_ignoring_case(alice):
+    from django.db import IntegrityError
+
+    from accounts.models import User
+
+    with pytest.raises(IntegrityError):
+        User.objects.create(email="Alice@Example.com")

@@ -1,0 +1,85 @@
+"""Shared fixtures. The named cast for permission tests: alice the customer, bob the support
+agent, carol the admin, mallory the stranger."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+
+from config.celery import app as celery_app
+
+from .factories import PaymentMethodFactory, ProductFactory, UserFactory
+
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+ON_REDIS = bool(os.environ.get("REDIS_URL"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated(settings, tmp_path):
+    """Each test gets its own outbox and a private cache; tasks run in-process unless a test
+    asks for the real worker."""
+    settings.OUTBOX_DIR = tmp_path / "outbox"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if not ON_REDIS:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(email="alice@example.com", full_name="Alice Customer")
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(email="bob@example.com", full_name="Bob Support", is_staff=True)
+
+
+@pytest.fixture
+def carol(db):
+    return UserFactory(
+        email="carol@example.com", full_name="Carol Admin", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def mallory(db):
+    return UserFactory(email="mallory@example.com", full_name="Mallory Stranger")
+
+
+@pytest.fixture
+def shop(db):
+    """A small catalogue and the four demo payment methods."""
+    products = [
+        ProductFactory(sku="mug", name_en="Mug", name_zh="马克杯", price=1200),
+        ProductFactory(sku="tea", name_en="Tea", name_zh="茶", price=1850),
+    ]
+    methods = [
+        PaymentMethodFactory(
+            code="card", kind="card", label_en="Card", label_zh="银行卡", display_order=10
+        ),
+        PaymentMethodFactory(
+            code="alipay", kind="alipay", label_en="Alipay", label_zh="支付宝", display_order=20
+        ),
+        PaymentMethodFactory(
+            code="wechat_pay",
+            kind="wechat_pay",
+            label_en="WeChat Pay",
+            label_zh="微信支付",
+            display_order=30,
+        ),
+        PaymentMethodFactory(
+            code="wallet",
+            kind="wallet",
+            provider="wallet",
+            label_en="Wallet",
+            label_zh="钱包",
+            display_order=40,
+        ),
+    ]
+    return {"products": {p.sku: p for p in products}, "methods": {m.code: m for m in methods}}

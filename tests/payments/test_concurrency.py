@@ -1,0 +1,82 @@
+"""Many requests for one order at once: one charge. Needs real row locks, so PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection
+
+from payments import services
+from payments.models import PaymentAttempt, PaymentMethod, SimulatedCharge
+from tests.conftest import ON_POSTGRES
+from tests.factories import OrderFactory, PaymentMethodFactory
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not ON_POSTGRES,
+        reason="needs PostgreSQL row locks across connections: set DATABASE_URL=postgres://...",
+    ),
+]
+
+N = 25
+
+
+def race(order_id: int, keys: list[str]) -> Counter[str]:
+    """Fire one pay request per key from its own thread and connection, all at the same moment."""
+    barrier = threading.Barrier(len(keys))
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def worker(key: str) -> None:
+        from checkout.models import Order
+
+        try:
+            order = Order.objects.get(pk=order_id)
+            method = PaymentMethod.objects.get(code="card")
+            barrier.wait()
+            attempt = services.attempt_pay(
+                order=order, method=method, idempotency_key=key, payment_method="pm_card_visa"
+            )
+            outcome = attempt.status
+        except services.PaymentError as exc:
+            outcome = exc.code
+        except Exception as exc:  # noqa: BLE001 - any other error is what this test hunts for
+            outcome = f"error:{type(exc).__name__}:{exc}"
+        finally:
+            connection.close()
+        with lock:
+            outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=worker, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_pay_with_different_keys_charges_once():
+    PaymentMethodFactory(code="card")
+    order = OrderFactory()
+    outcomes = race(order.pk, [f"key-{i}" for i in range(N)])
+    assert not [o for o in outcomes if o.startswith("error")], outcomes
+    assert sum(outcomes.values()) == N
+    assert outcomes["succeeded"] == 1
+    assert PaymentAttempt.objects.filter(order=order).count() == 1
+    assert SimulatedCharge.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_pay_with_the_same_key_charges_once():
+    PaymentMethodFactory(code="card")
+    order = OrderFactory()
+    outcomes = race(order.pk, ["same-key"] * N)
+    assert not [o for o in outcomes if o.startswith("error")], outcomes
+    assert PaymentAttempt.objects.filter(order=order).count() == 1
+    assert SimulatedCharge.objects.count() == 1
+    order.refresh_from_db()
+    assert order.status == "paid"
