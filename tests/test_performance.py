@@ -1,0 +1,44 @@
+"""Speed we can assert without a stopwatch: how many queries a page makes and how heavy it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from tests.checkout.helpers import checkout_form, fill_cart, pay
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def test_product_list_queries_do_not_grow_with_products(client, shop, django_assert_max_num_queries):
+    for i in range(30):
+        ProductFactory(sku=f"extra-{i}")
+    with django_assert_max_num_queries(3):
+        assert client.get("/").status_code == 200
+
+
+def test_checkout_page_query_budget(client, shop, django_assert_max_num_queries):
+    fill_cart(client, "mug", "tea")
+    with django_assert_max_num_queries(6):
+        assert client.get(reverse("checkout:checkout")).status_code == 200
+
+
+def test_pay_submit_query_budget(client, shop, django_assert_max_num_queries):
+    fill_cart(client, "mug")
+    tokens = checkout_form(client)
+    with django_assert_max_num_queries(45):
+        assert pay(client, tokens).status_code == 302
+
+
+def test_page_weights(client, shop):
+    fill_cart(client, "mug")
+    pages = {"/": 6_000, reverse("checkout:checkout"): 10_000}
+    for path, budget in pages.items():
+        size = len(client.get(path).content)
+        assert size < budget, f"{path} is {size} bytes (budget {budget})"
+    assert (STATIC / "css" / "site.css").stat().st_size < 12_000
+    assert sum(p.stat().st_size for p in (STATIC / "js").glob("*.js")) < 4_000
