@@ -101,14 +101,18 @@ def main() -> None:
         results = {name: timed(fn, args.iterations) for name, fn in cases.items()}
 
     base = statistics.median(results["bare Django view"])
-    print(f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
-          f"iterations: {args.iterations}")
+    print(
+        f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
+        f"iterations: {args.iterations}"
+    )
     print(f"{'case':<30}{'median ms':>10}{'p95 ms':>10}{'x bare':>9}{'per s':>9}")
     for name, samples in results.items():
         median = statistics.median(samples)
         p95 = sorted(samples)[int(len(samples) * 0.95) - 1]
-        print(f"{name:<30}{median * 1000:>10.2f}{p95 * 1000:>10.2f}"
-              f"{median / base:>9.1f}{1 / median:>9.0f}")
+        print(
+            f"{name:<30}{median * 1000:>10.2f}{p95 * 1000:>10.2f}"
+            f"{median / base:>9.1f}{1 / median:>9.0f}"
+        )
 
 
 if __name__ == "__main__":

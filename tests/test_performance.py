@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
-def test_product_list_queries_do_not_grow_with_products(client, shop, django_assert_max_num_queries):
+def test_product_list_queries_do_not_grow_with_products(
+    client, shop, django_assert_max_num_queries
+):
     for i in range(30):
         ProductFactory(sku=f"extra-{i}")
     with django_assert_max_num_queries(3):
