@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -8,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from payments.gateways import InvalidPaymentDetails
 from payments.gateways.simulator import normalize_payment_method
 from payments.models import PaymentMethod
+
+_PM_ID = re.compile(r"pm_[A-Za-z0-9_]{1,96}")
 
 
 class CheckoutForm(forms.Form):
@@ -90,6 +93,14 @@ class CheckoutForm(forms.Form):
                 )
             except InvalidPaymentDetails as exc:
                 self.add_error("payment_method", str(exc))
+        elif method.kind == PaymentMethod.Kind.CARD and not _PM_ID.fullmatch(
+            data.get("payment_method", "")
+        ):
+            # With Stripe, card details go to Stripe's own form and we only ever see its id.
+            self.add_error(
+                "payment_method",
+                _("Card details could not be read. Enter them again in the card form."),
+            )
         return data
 
     def billing(self) -> dict[str, str]:

@@ -1,0 +1,134 @@
+"""Stripe, through the official library: PaymentIntents confirmed on creation.
+
+Our attempt's key is Stripe's idempotency key, so a retry of the same attempt (ours or the
+library's) is a replay, never a second charge. A network failure or a 5xx after the library's
+own retries is "we do not know yet" (`GatewayError`), never a decline. Card details never reach
+us: the page sends a PaymentMethod id made by Stripe's own Payment Element.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import stripe
+from django.conf import settings
+
+from .base import (
+    ChargeRequest,
+    ChargeResult,
+    InvalidPaymentDetails,
+    Outcome,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+
+# Redirect and QR methods are created from their type; cards come as a PaymentMethod id.
+_REDIRECT_KINDS = {"alipay", "wechat_pay"}
+
+
+def make_client() -> stripe.StripeClient:
+    """The one seam tests replace (with a client whose transport is a local fake)."""
+    return stripe.StripeClient(settings.STRIPE_SECRET_KEY, max_network_retries=2)
+
+
+def _action_url(intent: Any) -> str:
+    action = intent.get("next_action") or {}
+    kind = action.get("type", "")
+    if kind == "redirect_to_url":
+        return action["redirect_to_url"]["url"]
+    if kind == "alipay_handle_redirect":
+        return action["alipay_handle_redirect"]["url"]
+    if kind == "wechat_pay_display_qr_code":
+        return action["wechat_pay_display_qr_code"]["hosted_instructions_url"]
+    return ""
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    """stripe-python 16 objects are not dicts; read them as plain data."""
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj or {})
+
+
+def _result(obj: Any) -> ChargeResult:
+    intent = _as_dict(obj)
+    status = intent["status"]
+    payload = {"id": intent["id"], "status": status, "amount": intent.get("amount")}
+    if status == "succeeded":
+        return ChargeResult(Outcome.SUCCEEDED, intent["id"], payload=payload)
+    if status in {"processing", "requires_capture", "requires_confirmation"}:
+        return ChargeResult(Outcome.PROCESSING, intent["id"], payload=payload)
+    if status == "requires_action":
+        return ChargeResult(
+            Outcome.REQUIRES_ACTION, intent["id"], action_url=_action_url(intent), payload=payload
+        )
+    error = intent.get("last_payment_error") or {}
+    code = error.get("code") or ("canceled" if status == "canceled" else "generic_decline")
+    return ChargeResult(
+        Outcome.FAILED,
+        intent["id"],
+        failure_code=code,
+        decline_code=error.get("decline_code") or "",
+        message=error.get("message") or "",
+        payload={**payload, "last_payment_error": {"code": code, "type": error.get("type")}},
+    )
+
+
+class StripeGateway:
+    name = "stripe"
+
+    def __init__(self, client: stripe.StripeClient | None = None) -> None:
+        self.client = client or make_client()
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        params: dict[str, Any] = {
+            "amount": request.amount,
+            "currency": request.currency.lower(),
+            "confirm": True,
+            "allowed_payment_method_types": [request.method_kind],
+            "metadata": {"attempt_key": request.idempotency_key},
+        }
+        if request.return_url:
+            params["return_url"] = settings.SITE_URL + request.return_url
+        if request.method_kind in _REDIRECT_KINDS:
+            params["payment_method_data"] = {"type": request.method_kind}
+            if request.method_kind == "wechat_pay":
+                params["payment_method_options"] = {"wechat_pay": {"client": "web"}}
+        else:
+            params["payment_method"] = request.payment_method
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": request.idempotency_key}
+            )
+        except stripe.CardError as exc:
+            return self._declined(exc)
+        except stripe.APIConnectionError as exc:
+            raise ProviderTimeout(f"stripe: {exc.user_message or exc}") from exc
+        except (stripe.APIError, stripe.RateLimitError) as exc:
+            raise ProviderUnavailable(f"stripe HTTP {exc.http_status}: {exc.code}") from exc
+        except stripe.InvalidRequestError as exc:
+            if exc.code in {"resource_missing", "payment_method_invalid_parameter"}:
+                raise InvalidPaymentDetails(str(exc.user_message or exc)) from exc
+            raise
+        return _result(intent)
+
+    def retrieve(self, reference: str) -> ChargeResult:
+        try:
+            intent = self.client.v1.payment_intents.retrieve(reference)
+        except stripe.APIConnectionError as exc:
+            raise ProviderTimeout(f"stripe: {exc}") from exc
+        except (stripe.APIError, stripe.RateLimitError) as exc:
+            raise ProviderUnavailable(f"stripe HTTP {exc.http_status}") from exc
+        return _result(intent)
+
+    @staticmethod
+    def _declined(exc: stripe.CardError) -> ChargeResult:
+        error = _as_dict(exc.error)
+        reference = (error.get("payment_intent") or {}).get("id", "")
+        decline_code = error.get("decline_code") or ""
+        return ChargeResult(
+            Outcome.FAILED,
+            reference,
+            failure_code=exc.code or "card_declined",
+            decline_code=decline_code,
+            message=exc.user_message or "",
+            payload={"id": reference, "status": "requires_payment_method", "code": exc.code},
+        )

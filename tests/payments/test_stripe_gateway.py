@@ -1,0 +1,135 @@
+"""The Stripe gateway through the real stripe-python library, over a local fake transport."""
+
+from __future__ import annotations
+
+import pytest
+import stripe
+
+from checkout.models import Order
+from payments import services
+from payments.gateways import stripe as stripe_gateway
+from payments.models import AttemptStatus, PaymentMethod
+from tests.factories import OrderFactory
+
+from .fake_stripe import FakeStripe
+
+pytestmark = pytest.mark.django_db
+S = AttemptStatus
+
+
+@pytest.fixture
+def fake(settings, monkeypatch, shop):
+    settings.STRIPE_SECRET_KEY = "sk_test_fake"
+    PaymentMethod.objects.exclude(kind="wallet").update(provider="stripe")
+    transport = FakeStripe()
+    monkeypatch.setattr(
+        stripe_gateway,
+        "make_client",
+        lambda: stripe.StripeClient("sk_test_fake", max_network_retries=2, http_client=transport),
+    )
+    return transport
+
+
+def pay(token="pm_card_visa", key="k1", method="card", order=None):
+    order = order or OrderFactory()
+    return services.attempt_pay(
+        order=order,
+        method=PaymentMethod.objects.get(code=method),
+        idempotency_key=key,
+        payment_method=token,
+        return_url=f"/orders/{order.number}/",
+    )
+
+
+def test_success_sends_our_attempt_key_and_amount(fake):
+    attempt = pay()
+    assert attempt.status == S.SUCCEEDED
+    assert attempt.provider_reference == "pi_fake_0001"
+    sent = fake.requests[0]
+    assert sent["key"] == f"attempt-{attempt.public_id}"
+    assert sent["params"]["amount"] == str(attempt.amount)
+    assert sent["params"]["currency"] == "usd"
+    assert sent["params"]["confirm"] == "true"
+    assert sent["params"]["allowed_payment_method_types[0]"] == "card"
+    assert sent["params"]["return_url"].endswith(f"/orders/{attempt.order.number}/")
+    assert Order.objects.get().status == Order.Status.PAID
+
+
+def test_card_error_becomes_a_failed_attempt_with_its_codes(fake):
+    attempt = pay("pm_card_visa_chargeDeclinedInsufficientFunds")
+    assert attempt.status == S.FAILED
+    assert (attempt.failure_code, attempt.decline_code) == ("card_declined", "insufficient_funds")
+    assert attempt.provider_reference == "pi_fake_0001"
+    assert attempt.failure_category == "another_method"
+
+
+def test_three_d_secure_gives_stripes_redirect(fake):
+    attempt = pay("pm_card_authenticationRequired")
+    assert attempt.status == S.REQUIRES_ACTION
+    assert attempt.action_url == "https://stripe.test/3ds/pi_fake_0001"
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [("alipay", "https://stripe.test/alipay/"), ("wechat_pay", "https://stripe.test/wx/")],
+)
+def test_redirect_and_qr_methods(fake, method, url):
+    attempt = pay("", method=method)
+    assert attempt.status == S.REQUIRES_ACTION and attempt.action_url.startswith(url)
+    params = fake.requests[0]["params"]
+    assert params["payment_method_data[type]"] == method
+    if method == "wechat_pay":
+        assert params["payment_method_options[wechat_pay][client]"] == "web"
+
+
+def test_timeout_after_the_librarys_retries_is_unknown_and_retries_reuse_the_key(fake):
+    fake.fail_next = ["timeout", "timeout", "timeout"]
+    attempt = pay()
+    assert attempt.status == S.UNKNOWN
+    keys = {r["key"] for r in fake.requests}
+    assert len(fake.requests) == 3 and keys == {f"attempt-{attempt.public_id}"}
+
+
+def test_a_retry_that_gets_through_is_a_replay_not_a_second_charge(fake):
+    fake.fail_next = ["500"]
+    attempt = pay()
+    assert attempt.status == S.SUCCEEDED
+    assert fake.creates == 1
+
+
+def test_server_error_after_retries_is_unknown_never_failed(fake):
+    fake.fail_next = ["500", "500", "500"]
+    attempt = pay()
+    assert attempt.status == S.UNKNOWN
+    assert Order.objects.get().status == Order.Status.PENDING
+
+
+def test_unknown_payment_method_is_a_fix_details_failure(fake):
+    attempt = pay("pm_does_not_exist")
+    assert attempt.status == S.FAILED
+    assert attempt.failure_category == "fix_details"
+
+
+def test_retrieve_reads_the_intent(fake):
+    attempt = pay("pm_sim_processing")
+    assert attempt.status == S.PROCESSING
+    fake.intents[attempt.provider_reference]["status"] = "succeeded"
+    result = stripe_gateway.StripeGateway().retrieve(attempt.provider_reference)
+    services.attempt_apply_result(attempt=attempt, result=result, actor="provider:stripe")
+    attempt.refresh_from_db()
+    assert attempt.status == S.SUCCEEDED
+
+
+def test_checkout_page_pays_through_stripe_and_never_takes_a_card_number(fake, client):
+    from tests.checkout.helpers import checkout_form, fill_cart
+    from tests.checkout.helpers import pay as pay_page
+
+    fill_cart(client, "mug")
+    refused = pay_page(client, checkout_form(client), payment_method="4242 4242 4242 4242")
+    assert refused.status_code == 400
+    assert "Card details could not be read." in refused.content.decode()
+    assert not fake.requests
+    paid = pay_page(client, checkout_form(client), payment_method="pm_card_visa")
+    assert paid.status_code == 302
+    assert Order.objects.get().status == Order.Status.PAID
+    assert fake.creates == 1
