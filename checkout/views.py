@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from payments import services as payment_services
-from payments.failures import failure_for
+from payments.failures import Failure, failure_for
 from payments.models import PaymentAttempt
 from payments.selectors import methods_for_amount
 
@@ -70,7 +70,7 @@ def _render_checkout(
     cart_obj: object,
     availability: list,
     *,
-    failure: object = None,
+    failure: Failure | None = None,
     status: int = 200,
 ) -> HttpResponse:
     context = {
@@ -111,12 +111,17 @@ def _replayed_attempt(request: HttpRequest) -> PaymentAttempt | None:
     return attempt
 
 
+def _where_next(attempt: PaymentAttempt) -> HttpResponse:
+    """An attempt that did not fail: to its 3D Secure / wallet step, or to the order's status."""
+    if attempt.status == PaymentAttempt.Status.REQUIRES_ACTION and attempt.action_url:
+        return HttpResponseRedirect(attempt.action_url)
+    return redirect("checkout:order_status", attempt.order.number)
+
+
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and (replayed := _replayed_attempt(request)) is not None:
-        if replayed.status == PaymentAttempt.Status.REQUIRES_ACTION and replayed.action_url:
-            return HttpResponseRedirect(replayed.action_url)
-        return redirect("checkout:order_status", replayed.order.number)
+        return _where_next(replayed)
     cart_obj = cart_get(request.session)
     if not cart_obj:
         messages.info(request, _("Your cart is empty. Add something before checking out."))
@@ -133,6 +138,14 @@ def checkout(request: HttpRequest) -> HttpResponse:
         # Nothing was sent anywhere: the same form comes back with its errors and its key.
         form.data = _scrubbed(request.POST.dict())
         return _render_checkout(request, form, cart_obj, availability, status=400)
+
+    def failed(failure: Failure, status: int) -> HttpResponse:
+        """The same page again: what went wrong, what to do, everything typed kept."""
+        retry = _retry_form(form, request.POST.dict())
+        return _render_checkout(
+            request, retry, cart_obj, availability, failure=failure, status=status
+        )
+
     data = form.cleaned_data
     try:
         outcome = services.checkout_pay(
@@ -155,49 +168,20 @@ def checkout(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("This order is already paid or closed."))
         return redirect("checkout:product_list")
     except payment_services.MethodUnavailable as exc:
-        failure = failure_for(
-            "wallet_insufficient" if exc.reason == "wallet_insufficient" else "method_unavailable"
-        )
-        return _render_checkout(
-            request,
-            _retry_form(form, request.POST.dict()),
-            cart_obj,
-            availability,
-            failure=failure,
-            status=409,
-        )
+        wallet = exc.reason == "wallet_insufficient"
+        return failed(failure_for("wallet_insufficient" if wallet else "method_unavailable"), 409)
     except (payment_services.IdempotencyConflict, services.CheckoutError):
         messages.error(
             request, _("Something changed while you were paying. Please check and try again.")
         )
         return redirect("checkout:checkout")
-    return _after_attempt(request, form, outcome.attempt, cart_obj, availability)
-
-
-def _after_attempt(
-    request: HttpRequest,
-    form: CheckoutForm,
-    attempt: PaymentAttempt,
-    cart_obj: object,
-    availability: list,
-) -> HttpResponse:
-    order_url = reverse("checkout:order_status", args=[attempt.order.number])
+    attempt = outcome.attempt
     if attempt.status == PaymentAttempt.Status.FAILED:
-        failure = failure_for(attempt.failure_code, attempt.decline_code)
-        return _render_checkout(
-            request,
-            _retry_form(form, request.POST.dict()),
-            cart_obj,
-            availability,
-            failure=failure,
-            status=402,
-        )
-    if attempt.status == PaymentAttempt.Status.REQUIRES_ACTION and attempt.action_url:
-        return HttpResponseRedirect(attempt.action_url)
+        return failed(failure_for(attempt.failure_code, attempt.decline_code), 402)
     if attempt.is_paid:
         services.cart_clear(session=request.session)
         request.session.pop(CHECKOUT_TOKEN_KEY, None)
-    return HttpResponseRedirect(order_url)
+    return _where_next(attempt)
 
 
 def _can_view(request: HttpRequest, order: Order) -> bool:
