@@ -62,7 +62,7 @@ class CheckoutForm(forms.Form):
         },
     )
     payment_method = forms.CharField(
-        label=_("Card"),
+        label=_("Card number"),
         required=False,
         max_length=100,
         help_text=_(
