@@ -193,6 +193,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-payments": {"task": "payments.tasks.reconcile_payments", "schedule": 60.0},
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -251,6 +254,9 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "config.mail.OutboxEmailBackend")
 OUTBOX_DIR = Path(env_str("OUTBOX_DIR", str(VAR_DIR / "outbox")))
+# Who hears about payments nobody could confirm (comma-separated addresses).
+ADMINS = [(a, a) for a in env_list("ADMINS", "carol@example.com" if DEBUG else "")]
+SERVER_EMAIL = env_str("SERVER_EMAIL", "Checkout <alerts@example.com>")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Checkout <shop@example.com>")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -266,6 +272,12 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 # The simulator signs its asynchronous events like Stripe does, with its own secret.
 SIMULATOR_WEBHOOK_SECRET = env_str("SIMULATOR_WEBHOOK_SECRET", "whsec_simulator_" + SECRET_KEY[:24])
 PAYMENTS_GATEWAY = "stripe" if STRIPE_SECRET_KEY else "simulator"
+# Unsettled attempts (sent, unknown, processing) are read back from the provider after this long,
+# and failed with `confirmation_timeout` once they are older than the limit.
+PAYMENTS_RECONCILE_AFTER_SECONDS = env_int("PAYMENTS_RECONCILE_AFTER_SECONDS", 60)
+PAYMENTS_CONFIRMATION_LIMIT_MINUTES = env_int("PAYMENTS_CONFIRMATION_LIMIT_MINUTES", 30)
+# How long the simulator's slow scenarios take to settle.
+SIMULATOR_SETTLE_SECONDS = env_int("SIMULATOR_SETTLE_SECONDS", 3)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -198,6 +198,7 @@ class PaymentEvent(models.Model):
         PROVIDER_RESPONSE = "provider_response", _("Provider answered")
         PROVIDER_ERROR = "provider_error", _("Provider error")
         IGNORED = "ignored", _("Ignored a stale update")
+        RECONCILED = "reconciled", _("Checked with the provider")
         ORDER_PAID = "order_paid", _("Order marked paid")
 
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="events")
@@ -242,3 +243,36 @@ class SimulatedCharge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.status}"
+
+
+class WebhookEvent(models.Model):
+    """A provider event, stored once by its id before anything acts on it."""
+
+    provider = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=100)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    deliveries = models.PositiveIntegerField(default=1)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        constraints = [
+            # Deduplication: a redelivered event finds its row instead of making a second one.
+            models.UniqueConstraint(
+                fields=["provider", "event_id"], name="payments_webhook_event_once"
+            ),
+        ]
+        indexes = [
+            # The sweeper re-queues events whose processing task was lost.
+            models.Index(
+                fields=["processed_at", "received_at"], name="payments_webhook_unprocessed"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.event_id} {self.type}"

@@ -3,10 +3,11 @@ QR code would show. They exist only so the demo and the tests can walk those jou
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
 from .models import PaymentAttempt
@@ -29,3 +30,20 @@ def simulator_action(request: HttpRequest, reference: str) -> HttpResponse:
             return redirect(target)
         return redirect("checkout:product_list")
     return render(request, "payments/simulator_action.html", {"attempt": attempt})
+
+
+@csrf_exempt  # Providers cannot send our CSRF token; the signature is the proof instead.
+@require_POST
+def webhook(request: HttpRequest, provider: str) -> HttpResponse:
+    """Verify, store once, answer at once; a Celery task does the work."""
+    if provider not in {"stripe", "simulator"}:
+        raise Http404
+    try:
+        _event, created = services.webhook_ingest(
+            provider=provider,
+            body=request.body,
+            signature=request.headers.get("Stripe-Signature", ""),
+        )
+    except services.WebhookRejected as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"received": True, "duplicate": not created})

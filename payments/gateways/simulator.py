@@ -9,8 +9,11 @@ known test numbers are turned into their test ids before anything is saved.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 
+import stripe
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -140,6 +143,10 @@ class SimulatorGateway:
     name = "simulator"
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
+        replayed = SimulatedCharge.objects.filter(idempotency_key=request.idempotency_key).first()
+        if replayed is not None:
+            # Like Stripe: a key already seen gets the recorded answer, and nothing happens again.
+            return self._result(replayed)
         token = request.payment_method
         if request.method_kind in WALLET_KINDS:
             scenario = Scenario(Outcome.REQUIRES_ACTION)
@@ -151,6 +158,9 @@ class SimulatorGateway:
             # Nothing reached the "provider": a 5xx before any charge was recorded.
             raise ProviderUnavailable("simulator outage (HTTP 503)")
         charge = self._record(request, scenario)
+        if scenario.timeout or scenario.outcome is Outcome.PROCESSING:
+            # The provider finishes (or already finished) without us hearing: it will say so.
+            _schedule_settle(charge)
         if scenario.timeout:
             raise ProviderTimeout(f"simulator timeout; charge {charge.reference} was recorded")
         return self._result(charge)
@@ -193,3 +203,83 @@ class SimulatorGateway:
             action_url=action_url,
             payload={"id": charge.reference, "status": charge.status, "amount": charge.amount},
         )
+
+
+# --- The simulator's asynchronous side ---------------------------------------------------------
+# Like Stripe, the simulator tells us about outcomes it reached later (slow processing, a
+# payment that went through although our call timed out) with signed events on the same webhook
+# path as Stripe's.
+
+_EVENT_TYPES = {
+    "succeeded": "payment_intent.succeeded",
+    "failed": "payment_intent.payment_failed",
+    "processing": "payment_intent.processing",
+    "requires_action": "payment_intent.requires_action",
+}
+
+
+def intent_for(charge: SimulatedCharge) -> dict[str, object]:
+    """The charge as a Stripe-shaped PaymentIntent."""
+    error = None
+    if charge.status == Outcome.FAILED:
+        error = {
+            "type": "card_error",
+            "code": charge.failure_code,
+            "decline_code": charge.decline_code,
+        }
+    status = {"failed": "requires_payment_method"}.get(charge.status, charge.status)
+    return {
+        "id": charge.reference,
+        "object": "payment_intent",
+        "amount": charge.amount,
+        "currency": charge.currency.lower(),
+        "status": status,
+        "last_payment_error": error,
+        "metadata": {"attempt_key": charge.idempotency_key},
+    }
+
+
+def event_for(charge: SimulatedCharge, sequence: int = 0) -> bytes:
+    body = {
+        "id": f"evt_{charge.reference}_{charge.status}_{sequence}",
+        "object": "event",
+        "type": _EVENT_TYPES[charge.status],
+        "created": int(charge.created_at.timestamp()),
+        "data": {"object": intent_for(charge)},
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def sign(body: bytes) -> str:
+    return stripe.WebhookSignature.generate_signature_header(
+        body.decode(), settings.SIMULATOR_WEBHOOK_SECRET
+    )
+
+
+def simulator_emit(charge: SimulatedCharge) -> None:
+    """Deliver the charge's current state as a signed event, through the webhook entry point."""
+    from ..services import webhook_ingest
+
+    body = event_for(charge)
+    webhook_ingest(provider="simulator", body=body, signature=sign(body))
+
+
+def simulator_settle(reference: str) -> None:
+    """A slow payment finishes on the provider side, then the provider tells us."""
+    with transaction.atomic():
+        charge = SimulatedCharge.objects.select_for_update().get(reference=reference)
+        if charge.status == Outcome.PROCESSING:
+            charge.status = Outcome.SUCCEEDED
+            charge.save(update_fields=["status"])
+    simulator_emit(charge)
+
+
+def _schedule_settle(charge: SimulatedCharge) -> None:
+    from ..tasks import simulator_settle as settle_task
+
+    reference = charge.reference
+    transaction.on_commit(
+        lambda: settle_task.apply_async(
+            args=[reference], countdown=settings.SIMULATOR_SETTLE_SECONDS
+        )
+    )

@@ -48,7 +48,8 @@ def _as_dict(obj: Any) -> dict[str, Any]:
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj or {})
 
 
-def _result(obj: Any) -> ChargeResult:
+def result_from_intent(obj: Any) -> ChargeResult:
+    """A PaymentIntent (from a response or an event) as our gateway-neutral answer."""
     intent = _as_dict(obj)
     status = intent["status"]
     payload = {"id": intent["id"], "status": status, "amount": intent.get("amount")}
@@ -108,7 +109,7 @@ class StripeGateway:
             if exc.code in {"resource_missing", "payment_method_invalid_parameter"}:
                 raise InvalidPaymentDetails(str(exc.user_message or exc)) from exc
             raise
-        return _result(intent)
+        return result_from_intent(intent)
 
     def retrieve(self, reference: str) -> ChargeResult:
         try:
@@ -117,7 +118,7 @@ class StripeGateway:
             raise ProviderTimeout(f"stripe: {exc}") from exc
         except (stripe.APIError, stripe.RateLimitError) as exc:
             raise ProviderUnavailable(f"stripe HTTP {exc.http_status}") from exc
-        return _result(intent)
+        return result_from_intent(intent)
 
     @staticmethod
     def _declined(exc: stripe.CardError) -> ChargeResult:

@@ -14,8 +14,8 @@ from django.utils import timezone
 from checkout.models import Order, OrderStatus
 from checkout.status import order_transition
 
-from .failures import failure_for
-from .gateways import (
+from ..failures import failure_for
+from ..gateways import (
     ChargeRequest,
     ChargeResult,
     GatewayError,
@@ -24,8 +24,8 @@ from .gateways import (
     ProviderTimeout,
     get_gateway,
 )
-from .models import ALLOWED, IN_FLIGHT, PaymentAttempt, PaymentEvent, PaymentMethod
-from .selectors import method_availability
+from ..models import ALLOWED, IN_FLIGHT, PaymentAttempt, PaymentEvent, PaymentMethod
+from ..selectors import method_availability
 
 logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status
@@ -309,9 +309,11 @@ def simulator_action_complete(*, reference: str, decision: str) -> PaymentAttemp
     """The customer's choice on the simulator's 3D Secure / Alipay / WeChat Pay page.
 
     approve: the charge goes through (or is declined, for the 3DS-then-decline test cards);
-    decline: the customer or bank refused; abandon: they walked away.
+    decline: the customer or bank refused; abandon: they walked away. The page reads the result
+    back at once, as a return_url handler does with Stripe, and the simulator's webhook follows.
     """
-    from .models import SimulatedCharge
+    from ..gateways.simulator import simulator_emit
+    from ..models import SimulatedCharge
 
     with transaction.atomic():
         charge = SimulatedCharge.objects.select_for_update().get(reference=reference)
@@ -327,4 +329,6 @@ def simulator_action_complete(*, reference: str, decision: str) -> PaymentAttemp
             charge.save(update_fields=["status", "failure_code"])
     attempt = PaymentAttempt.objects.get(provider="simulator", provider_reference=reference)
     result = get_gateway("simulator").retrieve(reference)
-    return attempt_apply_result(attempt=attempt, result=result, actor="provider:simulator")
+    attempt = attempt_apply_result(attempt=attempt, result=result, actor="provider:simulator")
+    simulator_emit(charge)
+    return attempt

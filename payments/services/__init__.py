@@ -1,0 +1,40 @@
+"""Every write to payments, as plain functions. Import from here."""
+
+from .attempts import (
+    IdempotencyConflict,
+    InvalidTransition,
+    MethodUnavailable,
+    OrderNotPayable,
+    PaymentError,
+    PaymentInProgress,
+    attempt_apply_result,
+    attempt_create,
+    attempt_pay,
+    attempt_send,
+    attempt_transition,
+    simulator_action_complete,
+)
+from .reconcile import attempt_give_up, attempt_reconcile, reconcile_attempts
+from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_requeue_stale
+
+__all__ = [
+    "IdempotencyConflict",
+    "InvalidTransition",
+    "MethodUnavailable",
+    "OrderNotPayable",
+    "PaymentError",
+    "PaymentInProgress",
+    "WebhookRejected",
+    "attempt_apply_result",
+    "attempt_create",
+    "attempt_give_up",
+    "attempt_pay",
+    "attempt_reconcile",
+    "attempt_send",
+    "attempt_transition",
+    "reconcile_attempts",
+    "simulator_action_complete",
+    "webhook_ingest",
+    "webhook_process",
+    "webhook_requeue_stale",
+]

@@ -1,0 +1,121 @@
+"""Reconciliation: attempts that never got a final answer are settled from the provider's.
+
+A timeout or an outage leaves an attempt `unknown`; a provider may say `processing`; a worker may
+die after `sent`. Every minute the oldest of these are read back from the provider. One that
+still has no answer after the confirmation limit is failed with our own code, and the customer
+and the admins are told.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..gateways import (
+    ChargeRequest,
+    ChargeResult,
+    GatewayError,
+    InvalidPaymentDetails,
+    Outcome,
+    get_gateway,
+)
+from ..models import PaymentAttempt, PaymentEvent
+from .attempts import attempt_apply_result, attempt_transition
+
+logger = logging.getLogger(__name__)
+S = PaymentAttempt.Status
+UNSETTLED = (S.SENT, S.UNKNOWN, S.PROCESSING)
+
+
+def _ask_provider(attempt: PaymentAttempt) -> ChargeResult | None:
+    """The provider's current answer, or None when it still cannot say.
+
+    Without a provider id (the first call timed out) the same request is sent again under the
+    same idempotency key: the provider replays what it did, or does it now, but never twice.
+    """
+    gateway = get_gateway(attempt.provider)
+    try:
+        if attempt.provider_reference:
+            return gateway.retrieve(attempt.provider_reference)
+        return gateway.charge(
+            ChargeRequest(
+                amount=attempt.amount,
+                currency=attempt.currency,
+                method_kind=attempt.method.kind,
+                payment_method=attempt.payment_method_ref,
+                idempotency_key=f"attempt-{attempt.public_id}",
+                return_url=attempt.return_url,
+            )
+        )
+    except InvalidPaymentDetails as exc:
+        return ChargeResult(outcome=Outcome.FAILED, reference="", failure_code=exc.code)
+    except GatewayError as exc:
+        logger.info("reconcile %s: provider still silent (%s)", attempt.public_id, exc)
+        return None
+
+
+def attempt_reconcile(*, attempt: PaymentAttempt) -> PaymentAttempt:
+    """Settle one unsettled attempt from the provider, or give up after the limit."""
+    result = _ask_provider(attempt)
+    if result is not None and result.outcome is not Outcome.PROCESSING:
+        return attempt_apply_result(attempt=attempt, result=result, actor="reconciliation")
+    limit = timedelta(minutes=settings.PAYMENTS_CONFIRMATION_LIMIT_MINUTES)
+    if timezone.now() - attempt.created_at >= limit:
+        return attempt_give_up(attempt=attempt)
+    return attempt
+
+
+@transaction.atomic
+def attempt_give_up(*, attempt: PaymentAttempt) -> PaymentAttempt:
+    """No answer within the limit: fail with `confirmation_timeout` and tell people."""
+    attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+    if attempt.status not in UNSETTLED:
+        return attempt
+    attempt.failure_code = "confirmation_timeout"
+    attempt.failure_category = "contact_support"
+    attempt_transition(
+        attempt=attempt,
+        to=S.FAILED,
+        actor="reconciliation",
+        message="no answer from the provider within the confirmation limit",
+        extra_fields=("failure_code", "failure_category"),
+    )
+    from ..tasks import notify_confirmation_timeout
+
+    attempt_id = attempt.pk
+    transaction.on_commit(lambda: notify_confirmation_timeout.delay(attempt_id))
+    return attempt
+
+
+def reconcile_attempts() -> int:
+    """Reconcile every attempt that has waited longer than the window. Returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.PAYMENTS_RECONCILE_AFTER_SECONDS)
+    waiting = (
+        PaymentAttempt.objects.filter(status__in=UNSETTLED, updated_at__lt=cutoff)
+        .select_related("method")
+        .order_by("updated_at")[:200]
+    )
+    count = 0
+    for attempt in waiting:
+        before = attempt.status
+        try:
+            attempt = attempt_reconcile(attempt=attempt)
+        except Exception:  # noqa: BLE001 - one bad attempt must not stop the others
+            logger.exception("reconcile %s failed", attempt.public_id)
+            continue
+        if attempt.status != before:
+            count += 1
+        else:
+            # Touch it so the oldest-first queue moves on; the timeline says we asked.
+            PaymentAttempt.objects.filter(pk=attempt.pk).update(updated_at=timezone.now())
+            PaymentEvent.objects.create(
+                attempt=attempt,
+                kind=PaymentEvent.Kind.RECONCILED,
+                actor="reconciliation",
+                message=f"still {attempt.status}",
+            )
+    return count

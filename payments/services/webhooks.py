@@ -1,0 +1,144 @@
+"""Provider events: verified, stored once by event id, answered fast, processed in a task.
+
+Events may come late, twice, or out of order. Each one is turned into the same `ChargeResult` a
+direct answer would give and applied with `attempt_apply_result`, which only moves forward.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+import stripe
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..gateways.stripe import result_from_intent
+from ..models import PaymentAttempt, WebhookEvent
+from .attempts import PaymentError, attempt_apply_result
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+INTENT_EVENTS = {
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.processing",
+    "payment_intent.requires_action",
+    "payment_intent.canceled",
+}
+
+
+class WebhookRejected(PaymentError):
+    code = "webhook_rejected"
+
+
+def webhook_secret(provider: str) -> str:
+    return {
+        "stripe": settings.STRIPE_WEBHOOK_SECRET,
+        "simulator": settings.SIMULATOR_WEBHOOK_SECRET,
+    }.get(provider, "")
+
+
+def webhook_ingest(*, provider: str, body: bytes, signature: str) -> tuple[WebhookEvent, bool]:
+    """Verify and store an event. Returns (event, created); a redelivery only counts itself.
+
+    Nothing is stored when the signature or the body is wrong.
+    """
+    secret = webhook_secret(provider)
+    if not secret:
+        raise WebhookRejected(f"no webhook secret is configured for {provider}")
+    try:
+        text = body.decode("utf-8")
+        stripe.WebhookSignature.verify_header(text, signature, secret, SIGNATURE_TOLERANCE_SECONDS)
+        data = json.loads(text)
+        event_id, event_type = str(data["id"]), str(data["type"])
+        data["data"]["object"]  # noqa: B018 - the shape every event has
+    except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
+        raise WebhookRejected("bad signature") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise WebhookRejected("malformed event") from exc
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = WebhookEvent.objects.create(
+                    provider=provider, event_id=event_id, type=event_type, payload=data
+                )
+            created = True
+        except IntegrityError:
+            WebhookEvent.objects.filter(provider=provider, event_id=event_id).update(
+                deliveries=F("deliveries") + 1
+            )
+            event = WebhookEvent.objects.get(provider=provider, event_id=event_id)
+            created = False
+        if event.processed_at is None:
+            _queue(event.pk)
+    return event, created
+
+
+def _queue(event_pk: int) -> None:
+    from ..tasks import process_webhook_event
+
+    transaction.on_commit(lambda: process_webhook_event.delay(event_pk))
+
+
+def _attempt_for(provider: str, intent: dict[str, Any]) -> PaymentAttempt | None:
+    """Our attempt for a provider object: by the key we sent, else by the provider's id.
+
+    The key comes first because an event can arrive before our own call has stored the id.
+    """
+    key = (intent.get("metadata") or {}).get("attempt_key", "")
+    if key.startswith("attempt-"):
+        attempt = PaymentAttempt.objects.filter(public_id=key.removeprefix("attempt-")).first()
+        if attempt is not None:
+            return attempt
+    if intent.get("id"):
+        return PaymentAttempt.objects.filter(
+            provider=provider, provider_reference=intent["id"]
+        ).first()
+    return None
+
+
+@transaction.atomic
+def webhook_process(*, event_pk: int) -> WebhookEvent:
+    """Act on a stored event once. Safe to run twice: a processed event is left alone."""
+    event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+    if event.processed_at is not None:
+        return event
+    outcome = "ignored: not an event we act on"
+    if event.type in INTENT_EVENTS:
+        intent = event.payload["data"]["object"]
+        attempt = _attempt_for(event.provider, intent)
+        if attempt is None:
+            outcome = "ignored: no attempt of ours"
+        else:
+            if not attempt.provider_reference and intent.get("id"):
+                PaymentAttempt.objects.filter(pk=attempt.pk).update(provider_reference=intent["id"])
+            attempt = attempt_apply_result(
+                attempt=attempt,
+                result=result_from_intent(intent),
+                actor=f"webhook:{event.provider}:{event.event_id}",
+            )
+            outcome = f"attempt {attempt.public_id} is {attempt.status}"
+    event.processed_at = timezone.now()
+    event.outcome = outcome[:200]
+    event.save(update_fields=["processed_at", "outcome"])
+    return event
+
+
+def webhook_requeue_stale(*, older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Queue again the events whose processing task was lost (a worker died, a broker blip)."""
+    stale = WebhookEvent.objects.filter(
+        processed_at__isnull=True, received_at__lt=timezone.now() - older_than
+    ).values_list("pk", flat=True)[:500]
+    from ..tasks import process_webhook_event
+
+    count = 0
+    for pk in stale:
+        process_webhook_event.delay(pk)
+        count += 1
+    return count

@@ -1,0 +1,56 @@
+"""Celery tasks: thin, take ids, safe to run twice, acknowledged only after they finish."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import mail_admins, send_mail
+from django.db import OperationalError
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from . import services
+from .models import PaymentAttempt
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=10)
+def process_webhook_event(event_pk: int) -> str:
+    return services.webhook_process(event_pk=event_pk).outcome
+
+
+@shared_task(acks_late=True)
+def reconcile_payments() -> dict[str, int]:
+    """Every minute (beat): settle waiting attempts and re-queue events whose task was lost."""
+    return {
+        "settled": services.reconcile_attempts(),
+        "requeued": services.webhook_requeue_stale(),
+    }
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def simulator_settle(reference: str) -> None:
+    """The simulator's provider side finishing a slow payment, then telling us by webhook."""
+    from .gateways.simulator import simulator_settle as settle
+
+    settle(reference)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_confirmation_timeout(attempt_id: int) -> None:
+    """Tell the customer (in their language) and the admins that a payment was never confirmed."""
+    attempt = PaymentAttempt.objects.select_related("order", "method").get(pk=attempt_id)
+    order = attempt.order
+    link = settings.SITE_URL + reverse("checkout:order_status", args=[order.number])
+    context = {"order": order, "attempt": attempt, "link": f"{link}?key={order.client_secret}"}
+    with translation.override(order.language):
+        subject = render_to_string("emails/not_confirmed_subject.txt", context).strip()
+        body = render_to_string("emails/not_confirmed.txt", context)
+    send_mail(subject, body, None, [order.email])
+    mail_admins(
+        f"Payment not confirmed: order {order.number}",
+        f"Attempt {attempt.public_id} ({attempt.method.code}, {attempt.amount} "
+        f"{attempt.currency}) got no final answer from {attempt.provider} and was failed with "
+        f"confirmation_timeout. Check the provider dashboard for reference "
+        f"{attempt.provider_reference or '(none)'} before the customer pays again.",
+    )
