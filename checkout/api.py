@@ -112,33 +112,33 @@ class OrderCreate(APIView):
         return Response(OrderCreatedSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
-def order_for_request(request: Request, number: str) -> Order:
-    """The order if this caller may see it: its owner, staff, or a guest with its client secret.
+CLIENT_SECRET_PARAMETER = OpenApiParameter(
+    "X-Client-Secret",
+    str,
+    OpenApiParameter.HEADER,
+    description="The client_secret from order creation; needed by guests.",
+)
 
-    Anyone else gets the same 404 as for a number that does not exist.
-    """
+
+def order_visible(request: Request, order: Order) -> bool:
+    """Its owner, staff, or a guest holding the order's client secret."""
+    user = request.user
+    if user.is_authenticated and (order.user_id == user.pk or user.is_staff):
+        return True
+    secret = request.headers.get("X-Client-Secret", "")
+    return bool(secret) and constant_time_compare(secret, order.client_secret)
+
+
+def order_for_request(request: Request, number: str) -> Order:
+    """The order if this caller may see it; anyone else gets the same 404 as for a number
+    that does not exist."""
     order = Order.objects.prefetch_related("lines").filter(number=number).first()
-    if order is not None:
-        user = request.user
-        if user.is_authenticated and (order.user_id == user.pk or user.is_staff):
-            return order
-        secret = request.headers.get("X-Client-Secret", "")
-        if secret and constant_time_compare(secret, order.client_secret):
-            return order
-    raise NotFound(_("No order with this number was found."))
+    if order is None or not order_visible(request, order):
+        raise NotFound(_("No order with this number was found."))
+    return order
 
 
 class OrderDetail(APIView):
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "X-Client-Secret",
-                str,
-                OpenApiParameter.HEADER,
-                description="The client_secret from order creation; needed by guests.",
-            )
-        ],
-        responses={200: OrderSerializer},
-    )
+    @extend_schema(parameters=[CLIENT_SECRET_PARAMETER], responses={200: OrderSerializer})
     def get(self, request: Request, number: str) -> Response:
         return Response(OrderSerializer(order_for_request(request, number)).data)

@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from payments.gateways import InvalidPaymentDetails
-from payments.gateways.simulator import normalize_payment_method
+from payments.gateways import InvalidPaymentDetails, payment_method_token
 from payments.models import PaymentMethod
-
-_PM_ID = re.compile(r"pm_[A-Za-z0-9_]{1,96}")
 
 
 class CheckoutForm(forms.Form):
@@ -85,22 +81,13 @@ class CheckoutForm(forms.Form):
         if method is None:
             return data
         data["method_obj"] = method
-        if method.provider == PaymentMethod.Provider.SIMULATOR:
-            try:
-                # A typed card number becomes its test id here and goes no further.
-                data["payment_method"] = normalize_payment_method(
-                    method.kind, data.get("payment_method", "")
-                )
-            except InvalidPaymentDetails as exc:
-                self.add_error("payment_method", str(exc))
-        elif method.kind == PaymentMethod.Kind.CARD and not _PM_ID.fullmatch(
-            data.get("payment_method", "")
-        ):
-            # With Stripe, card details go to Stripe's own form and we only ever see its id.
-            self.add_error(
-                "payment_method",
-                _("Card details could not be read. Enter them again in the card form."),
+        try:
+            # A typed test card number becomes its test id here and goes no further.
+            data["payment_method"] = payment_method_token(
+                provider=method.provider, kind=method.kind, value=data.get("payment_method", "")
             )
+        except InvalidPaymentDetails as exc:
+            self.add_error("payment_method", str(exc))
         return data
 
     def billing(self) -> dict[str, str]:

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from checkout import api as checkout_api
+from payments import api as payments_api
 
 from . import views
 
@@ -10,6 +11,13 @@ api_v1 = [
     path("products/", checkout_api.ProductList.as_view(), name="products"),
     path("orders/", checkout_api.OrderCreate.as_view(), name="order_create"),
     path("orders/<str:number>/", checkout_api.OrderDetail.as_view(), name="order_detail"),
+    path(
+        "orders/<str:number>/payment-methods/",
+        payments_api.OrderPaymentMethods.as_view(),
+        name="order_payment_methods",
+    ),
+    path("orders/<str:number>/payments/", payments_api.OrderPayments.as_view(), name="order_pay"),
+    path("payments/<uuid:public_id>/", payments_api.PaymentDetail.as_view(), name="payment"),
 ]
 
 urlpatterns = [

@@ -1,10 +1,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
-from .models import PaymentMethod
+from .models import PaymentAttempt, PaymentMethod
+
+if TYPE_CHECKING:
+    from .failures import Failure
+
+# Why a method cannot take this order, in words for the customer.
+REASON_MESSAGES: dict[str, Promise] = {
+    "disabled": _("Temporarily unavailable"),
+    "maintenance": _("Under maintenance"),
+    "currency_not_supported": _("Not available in this currency."),
+    "below_minimum": _("This order is below the minimum for this method."),
+    "above_maximum": _("This order is over the limit for this method."),
+    "wallet_insufficient": _("Your wallet balance is not enough for this order."),
+}
 
 
 @dataclass(frozen=True)
@@ -13,6 +29,10 @@ class Availability:
     available: bool
     # A failure-catalog-style code saying why not, e.g. "maintenance" or "above_maximum".
     reason: str = ""
+
+    @property
+    def message(self) -> str:
+        return str(REASON_MESSAGES.get(self.reason, ""))
 
 
 def wallet_balance(*, user: object | None, currency: str) -> int:
@@ -52,3 +72,30 @@ def methods_for_amount(
     return [
         method_availability(method=m, amount=amount, currency=currency, user=user) for m in methods
     ]
+
+
+@dataclass(frozen=True)
+class Alternative:
+    method: PaymentMethod
+    why: Promise
+
+
+def alternatives_for(*, attempt: PaymentAttempt, entry: Failure) -> list[Alternative]:
+    """Other ways to pay this order after `attempt` failed, best first (admin's fallback order).
+
+    The failed method is offered again only when trying it again can help. Never chosen for the
+    customer: this is what the page and the API offer.
+    """
+    order = attempt.order
+    rows = methods_for_amount(amount=order.total, currency=order.currency, user=order.user)
+    offered, same = [], []
+    for row in sorted(rows, key=lambda r: (r.method.fallback_order, r.method.code)):
+        if not row.available:
+            continue
+        if row.method.pk != attempt.method_id:
+            why = _("Available now and not affected by this problem.")
+            offered.append(Alternative(row.method, why))
+        elif entry.retry_same_method:
+            same.append(Alternative(row.method, _("Trying again may work.")))
+    # Other methods first: the same one again is the last resort.
+    return offered + same

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from .base import (
     ChargeRequest,
@@ -23,7 +26,27 @@ __all__ = [
     "ProviderTimeout",
     "ProviderUnavailable",
     "get_gateway",
+    "payment_method_token",
 ]
+
+_PM_ID = re.compile(r"pm_[A-Za-z0-9_]{1,96}")
+
+
+def payment_method_token(*, provider: str, kind: str, value: str) -> str:
+    """What the customer sent, as the token we may store and pass on, or InvalidPaymentDetails.
+
+    The simulator turns its test card numbers into test ids; with Stripe, card details go to
+    Stripe's own form and only its PaymentMethod id ever reaches us.
+    """
+    if provider == "simulator":
+        from .simulator import normalize_payment_method
+
+        return normalize_payment_method(kind, value)
+    if kind == "card" and not _PM_ID.fullmatch(value.strip()):
+        raise InvalidPaymentDetails(
+            _("Card details could not be read. Enter them again in the card form.")
+        )
+    return value.strip()
 
 
 def get_gateway(provider: str) -> Gateway:

@@ -94,7 +94,7 @@ TEST_CARD_NUMBERS: dict[str, str] = {
 }
 
 # Redirect and QR methods carry no card: the customer decides on the simulator's own page.
-WALLET_KINDS = {"alipay": "pm_sim_alipay", "wechat_pay": "pm_sim_wechat_pay"}
+REDIRECT_KINDS = {"alipay": "pm_sim_alipay", "wechat_pay": "pm_sim_wechat_pay"}
 
 
 def _luhn_ok(number: str) -> bool:
@@ -112,8 +112,8 @@ def normalize_payment_method(method_kind: str, value: str) -> str:
 
     A card number is never returned or stored: only the test id it stands for.
     """
-    if method_kind in WALLET_KINDS:
-        return WALLET_KINDS[method_kind]
+    if method_kind in REDIRECT_KINDS:
+        return REDIRECT_KINDS[method_kind]
     raw = value.strip()
     digits = raw.replace(" ", "").replace("-", "")
     if not raw:
@@ -148,7 +148,7 @@ class SimulatorGateway:
             # Like Stripe: a key already seen gets the recorded answer, and nothing happens again.
             return self._result(replayed)
         token = request.payment_method
-        if request.method_kind in WALLET_KINDS:
+        if request.method_kind in REDIRECT_KINDS:
             scenario = Scenario(Outcome.REQUIRES_ACTION)
         elif token in SCENARIOS:
             scenario = SCENARIOS[token]

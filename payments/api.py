@@ -1,0 +1,192 @@
+"""REST API for paying an order and reading what happened. Thin: parse, call a service, shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from checkout.api import CLIENT_SECRET_PARAMETER, order_for_request, order_visible
+
+from . import services
+from .failures import failure_for
+from .gateways import InvalidPaymentDetails, payment_method_token
+from .models import PaymentAttempt, PaymentMethod
+from .selectors import alternatives_for, method_availability, methods_for_amount
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="1-255 characters, one per Pay press. Repeating it returns the same attempt.",
+)
+
+
+class MethodSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    available = serializers.BooleanField()
+    reason = serializers.CharField(allow_blank=True)
+    message = serializers.CharField(allow_blank=True)
+
+
+def _method_row(availability: Any) -> dict[str, Any]:
+    return {
+        "code": availability.method.code,
+        "label": availability.method.label,
+        "available": availability.available,
+        "reason": availability.reason,
+        "message": availability.message,
+    }
+
+
+def _failure(attempt: PaymentAttempt) -> dict[str, Any] | None:
+    if attempt.status != PaymentAttempt.Status.FAILED:
+        return None
+    entry = failure_for(attempt.failure_code, attempt.decline_code)
+    return {
+        "code": entry.code if entry.reveal else "generic_decline",
+        "category": entry.category.value,
+        "message": str(entry.message),
+        "guidance": [str(step) for step in entry.guidance],
+        "retry_same_method": entry.retry_same_method,
+        "alternatives": [
+            {"method": alt.method.code, "label": alt.method.label, "reason": str(alt.why)}
+            for alt in alternatives_for(attempt=attempt, entry=entry)
+        ],
+    }
+
+
+class AttemptSerializer(serializers.Serializer):
+    def to_representation(self, attempt: PaymentAttempt) -> dict[str, Any]:
+        return {
+            "id": str(attempt.public_id),
+            "order": attempt.order.number,
+            "method": attempt.method.code,
+            "amount": {"amount": attempt.amount, "currency": attempt.currency},
+            "status": attempt.status,
+            "action_url": attempt.action_url or None,
+            "failure": _failure(attempt),
+            "created_at": attempt.created_at.isoformat(),
+            "timeline": [
+                {
+                    "kind": event.kind,
+                    "from": event.from_status or None,
+                    "to": event.to_status or None,
+                    "at": event.created_at.isoformat(),
+                }
+                for event in attempt.events.all()
+            ],
+        }
+
+
+class PayInput(serializers.Serializer):
+    method = serializers.SlugField(max_length=40)
+    payment_method = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+    def validate_method(self, code: str) -> PaymentMethod:
+        method = PaymentMethod.objects.filter(code=code, enabled=True).first()
+        if method is None:
+            raise ValidationError(_("There is no payment method with this code."))
+        return method
+
+
+class OrderPaymentMethods(APIView):
+    @extend_schema(
+        parameters=[CLIENT_SECRET_PARAMETER], responses={200: MethodSerializer(many=True)}
+    )
+    def get(self, request: Request, number: str) -> Response:
+        order = order_for_request(request, number)
+        user = order.user
+        rows = methods_for_amount(amount=order.total, currency=order.currency, user=user)
+        return Response([_method_row(row) for row in rows])
+
+
+class OrderPayments(APIView):
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, CLIENT_SECRET_PARAMETER],
+        request=PayInput,
+        responses={201: AttemptSerializer, 200: AttemptSerializer},
+    )
+    def post(self, request: Request, number: str) -> Response:
+        order = order_for_request(request, number)
+        key = request.headers.get("Idempotency-Key", "")
+        if not 1 <= len(key) <= 255:
+            raise ValidationError(
+                {"Idempotency-Key": [_("Send an Idempotency-Key header of 1 to 255 characters.")]}
+            )
+        data = PayInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        method = data.validated_data["method"]
+        token = data.validated_data.get("payment_method", "")
+        try:
+            token = payment_method_token(provider=method.provider, kind=method.kind, value=token)
+        except InvalidPaymentDetails as exc:
+            raise ValidationError({"payment_method": [str(exc)]}) from exc
+        try:
+            attempt, created = services.attempt_create(
+                order=order,
+                method=method,
+                idempotency_key=key,
+                payment_method=token,
+                user=request.user,
+            )
+            if created:
+                attempt = services.attempt_send(attempt=attempt)
+        except services.IdempotencyConflict as exc:
+            return _problem(status.HTTP_409_CONFLICT, exc.code, str(exc))
+        except services.PaymentInProgress as exc:
+            return _problem(
+                status.HTTP_409_CONFLICT,
+                exc.code,
+                _("Another payment for this order is still being confirmed."),
+                attempt=str(exc.attempt.public_id),
+            )
+        except services.OrderNotPayable as exc:
+            return _problem(
+                status.HTTP_409_CONFLICT, exc.code, _("This order is already paid or closed.")
+            )
+        except services.MethodUnavailable as exc:
+            availability = method_availability(
+                method=method, amount=order.total, currency=order.currency, user=order.user
+            )
+            return _problem(
+                status.HTTP_409_CONFLICT,
+                exc.code,
+                availability.message,
+                reason=exc.reason,
+            )
+        body = AttemptSerializer(_reload(attempt)).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class PaymentDetail(APIView):
+    @extend_schema(parameters=[CLIENT_SECRET_PARAMETER], responses={200: AttemptSerializer})
+    def get(self, request: Request, public_id: str) -> Response:
+        attempt = (
+            PaymentAttempt.objects.select_related("order", "method")
+            .filter(public_id=public_id)
+            .first()
+        )
+        if attempt is None or not order_visible(request, attempt.order):
+            raise NotFound(_("No payment with this id was found."))
+        return Response(AttemptSerializer(_reload(attempt)).data)
+
+
+def _reload(attempt: PaymentAttempt) -> PaymentAttempt:
+    return (
+        PaymentAttempt.objects.select_related("order", "method")
+        .prefetch_related("events")
+        .get(pk=attempt.pk)
+    )
+
+
+def _problem(code: int, error: str, detail: Any, **extra: Any) -> Response:
+    return Response({"error": error, "detail": str(detail), **extra}, status=code)
