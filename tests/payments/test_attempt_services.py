@@ -103,7 +103,7 @@ def test_processing_stays_in_flight(order, shop):
         ("pm_card_chargeDeclinedExpiredCard", "expired_card", "expired_card", "another_method"),
         ("pm_card_chargeDeclinedIncorrectCvc", "incorrect_cvc", "incorrect_cvc", "fix_details"),
         ("pm_card_chargeDeclinedProcessingError", "processing_error", "processing_error", "retry"),
-        ("pm_card_radarBlock", "card_declined", "fraudulent", "another_method"),
+        ("pm_card_radarBlock", "card_declined", "fraudulent", "contact_bank"),
     ],
 )
 def test_declines_record_code_and_category(order, shop, token, code, decline, category):
