@@ -60,8 +60,14 @@ class OrderStatus(models.TextChoices):
     REFUNDED = "refunded", _("Refunded")
 
 
+class OrderKind(models.TextChoices):
+    PURCHASE = "purchase", _("Purchase")
+    WALLET_TOP_UP = "wallet_top_up", _("Wallet top-up")
+
+
 class Order(models.Model):
     Status = OrderStatus
+    Kind = OrderKind
 
     number = models.CharField(
         _("order number"), max_length=20, unique=True, default=new_order_number
@@ -83,6 +89,9 @@ class Order(models.Model):
     country = models.CharField(_("country or region"), max_length=100, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING
+    )
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=OrderKind.choices, default=OrderKind.PURCHASE
     )
     total = models.PositiveBigIntegerField(_("total (minor units)"))
     currency = models.CharField(_("currency"), max_length=3)
@@ -107,6 +116,11 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=~Q(status=OrderStatus.PAID) | Q(paid_at__isnull=False),
                 name="checkout_order_paid_has_paid_at",
+            ),
+            # A wallet is always someone's: a top-up needs the account it credits.
+            models.CheckConstraint(
+                condition=~Q(kind=OrderKind.WALLET_TOP_UP) | Q(user__isnull=False),
+                name="checkout_order_top_up_has_user",
             ),
         ]
 

@@ -191,3 +191,24 @@ def remember_order(*, session: SessionBase, order: Order) -> None:
     numbers: list[str] = list(session.get(ORDERS_SESSION_KEY, []))
     if order.number not in numbers:
         session[ORDERS_SESSION_KEY] = [*numbers[-19:], order.number]
+
+
+MAX_TOP_UP = 1_000_000  # minor units: ten thousand in a two-decimal currency
+
+
+@transaction.atomic
+def wallet_top_up_order_create(*, user: Any, amount: int, currency: str, language: str) -> Order:
+    """An order that, once paid with another method, credits `user`'s wallet."""
+    if not getattr(user, "is_authenticated", False):
+        raise CheckoutError("a wallet top-up needs a signed-in customer")
+    if not 0 < amount <= MAX_TOP_UP:
+        raise CheckoutError(f"a top-up is between 1 and {MAX_TOP_UP} minor units")
+    return Order.objects.create(
+        user=user,
+        email=user.email,
+        full_name=user.full_name,
+        kind=Order.Kind.WALLET_TOP_UP,
+        total=amount,
+        currency=currency.upper(),
+        language=language,
+    )

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import PaymentAttempt, PaymentEvent, PaymentMethod
+from .models import PaymentAttempt, PaymentEvent, PaymentMethod, Wallet, WalletEntry, WebhookEvent
 
 
 @admin.register(PaymentMethod)
@@ -43,3 +43,49 @@ class PaymentAttemptAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money records are written by services only; admin shows them."""
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+class WalletEntryInline(admin.TabularInline):
+    model = WalletEntry
+    fields = ("created_at", "kind", "amount", "attempt", "reference", "note", "created_by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Wallet)
+class WalletAdmin(ReadOnlyAdmin):
+    list_display = ("user", "currency", "balance", "updated_at")
+    search_fields = ("user__email",)
+    inlines = [WalletEntryInline]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "event_id",
+        "provider",
+        "type",
+        "received_at",
+        "processed_at",
+        "deliveries",
+        "outcome",
+    )
+    list_filter = ("provider", "type")
+    search_fields = ("event_id",)

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from .models import PaymentAttempt, PaymentMethod
+from .models import PaymentAttempt, PaymentMethod, Wallet
 
 if TYPE_CHECKING:
     from .failures import Failure
@@ -20,6 +20,7 @@ REASON_MESSAGES: dict[str, Promise] = {
     "below_minimum": _("This order is below the minimum for this method."),
     "above_maximum": _("This order is over the limit for this method."),
     "wallet_insufficient": _("Your wallet balance is not enough for this order."),
+    "not_for_top_up": _("A wallet cannot be topped up from itself."),
 }
 
 
@@ -29,15 +30,24 @@ class Availability:
     available: bool
     # A failure-catalog-style code saying why not, e.g. "maintenance" or "above_maximum".
     reason: str = ""
+    # The wallet's balance, for the wallet method (minor units of the order's currency).
+    balance: int | None = None
 
     @property
     def message(self) -> str:
         return str(REASON_MESSAGES.get(self.reason, ""))
 
 
-def wallet_balance(*, user: object | None, currency: str) -> int:
-    """The wallet ledger arrives with the payments-engine issue; until then every balance is 0."""
-    return 0
+def wallet_balance(*, user: Any, currency: str) -> int:
+    """The balance of `user`'s wallet in `currency` (0 for guests and for no wallet yet)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0
+    balance = (
+        Wallet.objects.filter(user=user, currency=currency.upper())
+        .values_list("balance", flat=True)
+        .first()
+    )
+    return balance or 0
 
 
 def method_availability(
@@ -56,11 +66,11 @@ def method_availability(
         return Availability(method, False, "below_minimum")
     if method.max_amount is not None and amount > method.max_amount:
         return Availability(method, False, "above_maximum")
-    if (
-        method.kind == PaymentMethod.Kind.WALLET
-        and wallet_balance(user=user, currency=currency) < amount
-    ):
-        return Availability(method, False, "wallet_insufficient")
+    if method.kind == PaymentMethod.Kind.WALLET:
+        balance = wallet_balance(user=user, currency=currency)
+        if balance < amount:
+            return Availability(method, False, "wallet_insufficient", balance=balance)
+        return Availability(method, True, balance=balance)
     return Availability(method, True)
 
 

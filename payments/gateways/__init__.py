@@ -55,6 +55,10 @@ def get_gateway(provider: str) -> Gateway:
         from .simulator import SimulatorGateway
 
         return SimulatorGateway()
+    if provider == "wallet":
+        from .wallet import WalletGateway
+
+        return WalletGateway()
     if provider == "stripe" and settings.STRIPE_SECRET_KEY:
         from .stripe import StripeGateway
 

@@ -15,6 +15,7 @@ from .attempts import (
     simulator_action_complete,
 )
 from .reconcile import attempt_give_up, attempt_reconcile, reconcile_attempts
+from .wallet import WalletInsufficient, wallet_move
 from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_requeue_stale
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "OrderNotPayable",
     "PaymentError",
     "PaymentInProgress",
+    "WalletInsufficient",
     "WebhookRejected",
     "attempt_apply_result",
     "attempt_create",
@@ -34,6 +36,7 @@ __all__ = [
     "attempt_transition",
     "reconcile_attempts",
     "simulator_action_complete",
+    "wallet_move",
     "webhook_ingest",
     "webhook_process",
     "webhook_requeue_stale",

@@ -127,11 +127,14 @@ def attempt_create(
         return existing, False
     if order.status != OrderStatus.PENDING:
         raise OrderNotPayable(f"order {order.number} is {order.status}")
+    # The wallet that would pay is the order owner's, whoever is at the keyboard.
     availability = method_availability(
-        method=method, amount=order.total, currency=order.currency, user=user
+        method=method, amount=order.total, currency=order.currency, user=order.user
     )
     if not availability.available:
         raise MethodUnavailable(availability.reason)
+    if method.kind == PaymentMethod.Kind.WALLET and order.kind == Order.Kind.WALLET_TOP_UP:
+        raise MethodUnavailable("not_for_top_up")
     in_flight = order.attempts.filter(status__in=IN_FLIGHT).first()
     if in_flight is not None:
         raise PaymentInProgress(in_flight)
@@ -303,6 +306,17 @@ def _order_mark_paid(*, attempt: PaymentAttempt, actor: str) -> None:
     PaymentEvent.objects.create(
         attempt=attempt, kind=PaymentEvent.Kind.ORDER_PAID, actor=actor, to_status=order.status
     )
+    if order.kind == Order.Kind.WALLET_TOP_UP:
+        from .wallet import wallet_move
+
+        wallet_move(
+            user=order.user,
+            currency=order.currency,
+            amount=order.total,
+            kind="top_up",
+            attempt=attempt,
+            actor=actor,
+        )
 
 
 def simulator_action_complete(*, reference: str, decision: str) -> PaymentAttempt:

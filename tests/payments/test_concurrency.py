@@ -21,7 +21,7 @@ pytestmark = [
     ),
 ]
 
-N = 25
+N = 50
 
 
 def race(order_id: int, keys: list[str]) -> Counter[str]:
@@ -80,3 +80,52 @@ def test_concurrent_pay_with_the_same_key_charges_once():
     assert SimulatedCharge.objects.count() == 1
     order.refresh_from_db()
     assert order.status == "paid"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_wallet_spends_cannot_overdraw():
+    from django.db.models import Sum
+
+    from payments.models import Wallet, WalletEntry
+    from tests.factories import UserFactory
+
+    PaymentMethodFactory(code="wallet", kind="wallet", provider="wallet", label_en="Wallet")
+    owner = UserFactory(email="spender@example.com")
+    services.wallet_move(
+        user=owner, currency="USD", amount=3000, kind="adjustment", actor="test", reference="seed"
+    )
+    orders = [OrderFactory(user=owner, total=1200) for _ in range(10)]
+    barrier = threading.Barrier(len(orders))
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def spend(order_id: int) -> None:
+        from checkout.models import Order
+
+        try:
+            order = Order.objects.get(pk=order_id)
+            method = PaymentMethod.objects.get(code="wallet")
+            barrier.wait()
+            attempt = services.attempt_pay(
+                order=order, method=method, idempotency_key=f"w-{order_id}"
+            )
+            outcome = attempt.failure_code or attempt.status
+        except services.PaymentError as exc:
+            outcome = getattr(exc, "reason", exc.code)
+        except Exception as exc:  # noqa: BLE001
+            outcome = f"error:{type(exc).__name__}:{exc}"
+        finally:
+            connection.close()
+        with lock:
+            outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=spend, args=(o.pk,)) for o in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not [o for o in outcomes if o.startswith("error")], outcomes
+    assert outcomes["succeeded"] == 2, outcomes
+    wallet = Wallet.objects.get(user=owner)
+    assert wallet.balance == 600
+    assert WalletEntry.objects.filter(wallet=wallet).aggregate(s=Sum("amount"))["s"] == 600

@@ -1,0 +1,42 @@
+"""The wallet as a provider: paying debits the order owner's balance, once per attempt."""
+
+from __future__ import annotations
+
+from .base import ChargeRequest, ChargeResult, Outcome
+
+
+class WalletGateway:
+    name = "wallet"
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        from ..models import PaymentAttempt, WalletEntry
+        from ..services.wallet import WalletInsufficient, wallet_move
+
+        attempt = PaymentAttempt.objects.select_related("order").get(
+            public_id=request.idempotency_key.removeprefix("attempt-")
+        )
+        owner = attempt.order.user
+        if owner is None:
+            return ChargeResult(Outcome.FAILED, "", failure_code="wallet_insufficient")
+        try:
+            entry = wallet_move(
+                user=owner,
+                currency=request.currency,
+                amount=-request.amount,
+                kind=WalletEntry.Kind.PAYMENT,
+                attempt=attempt,
+                actor=f"customer:{owner.email}",
+            )
+        except WalletInsufficient:
+            return ChargeResult(Outcome.FAILED, "", failure_code="wallet_insufficient")
+        return self._result(entry)
+
+    def retrieve(self, reference: str) -> ChargeResult:
+        from ..models import WalletEntry
+
+        return self._result(WalletEntry.objects.get(pk=int(reference.removeprefix("wallet-"))))
+
+    @staticmethod
+    def _result(entry: object) -> ChargeResult:
+        reference = f"wallet-{entry.pk}"  # type: ignore[attr-defined]
+        return ChargeResult(Outcome.SUCCEEDED, reference, payload={"id": reference})

@@ -1,0 +1,66 @@
+"""Staff see payments in Django admin: every page renders and money records stay read-only."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from payments import services
+from payments.models import PaymentAttempt, WebhookEvent
+from tests.factories import OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def paid(shop, alice):
+    services.wallet_move(
+        user=alice, currency="USD", amount=500, kind="adjustment", actor="test", reference="seed"
+    )
+    return services.attempt_pay(
+        order=OrderFactory(user=alice),
+        method=shop["methods"]["card"],
+        idempotency_key="k",
+        payment_method="pm_card_visa",
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "payments_paymentmethod",
+        "payments_paymentattempt",
+        "payments_wallet",
+        "payments_webhookevent",
+        "checkout_order",
+        "checkout_product",
+        "accounts_user",
+    ],
+)
+def test_changelists_render_for_an_admin(client, carol, paid, name):
+    client.force_login(carol)
+    assert client.get(reverse(f"admin:{name}_changelist")).status_code == 200
+
+
+def test_attempt_page_shows_the_timeline_and_cannot_be_edited(client, carol, paid):
+    client.force_login(carol)
+    page = client.get(reverse("admin:payments_paymentattempt_change", args=[paid.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "status_changed" in body or "Status changed" in body
+    assert "succeeded" in body
+    assert client.get(reverse("admin:payments_paymentattempt_add")).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:payments_paymentattempt_delete", args=[paid.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert PaymentAttempt.objects.filter(pk=paid.pk).exists()
+
+
+def test_customers_cannot_open_admin(client, alice, paid):
+    client.force_login(alice)
+    response = client.get(reverse("admin:payments_paymentattempt_changelist"))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert not WebhookEvent.objects.exists()
