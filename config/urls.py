@@ -18,6 +18,11 @@ api_v1 = [
     ),
     path("orders/<str:number>/payments/", payments_api.OrderPayments.as_view(), name="order_pay"),
     path("payments/<uuid:public_id>/", payments_api.PaymentDetail.as_view(), name="payment"),
+    path(
+        "payments/<uuid:public_id>/refunds/",
+        payments_api.PaymentRefunds.as_view(),
+        name="payment_refunds",
+    ),
 ]
 
 urlpatterns = [

@@ -1,6 +1,24 @@
-from django.contrib import admin
+from decimal import Decimal
 
-from .models import PaymentAttempt, PaymentEvent, PaymentMethod, Wallet, WalletEntry, WebhookEvent
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import (
+    PaymentAttempt,
+    PaymentEvent,
+    PaymentMethod,
+    Refund,
+    Wallet,
+    WalletEntry,
+    WebhookEvent,
+)
+from .money import format_money, to_major, to_minor
 
 
 @admin.register(PaymentMethod)
@@ -30,13 +48,97 @@ class PaymentEventInline(admin.TabularInline):
         return False
 
 
+class RefundInline(admin.TabularInline):
+    model = Refund
+    fields = (
+        "created_at",
+        "amount",
+        "destination",
+        "status",
+        "reason",
+        "failure_reason",
+        "created_by",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount"), min_value=Decimal("0.01"), max_digits=12, decimal_places=3
+    )
+    destination = forms.ChoiceField(
+        label=_("Refund to"), choices=Refund.Destination.choices, widget=forms.RadioSelect
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
 @admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(admin.ModelAdmin):
     list_display = ("public_id", "order", "method", "amount", "currency", "status", "created_at")
     list_filter = ("status", "method", "provider")
     search_fields = ("public_id", "order__number", "order__email", "provider_reference")
     readonly_fields = [f.name for f in PaymentAttempt._meta.fields]
-    inlines = [PaymentEventInline]
+    inlines = [PaymentEventInline, RefundInline]
+    change_form_template = "admin/payments/paymentattempt/change_form.html"
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        own = [
+            path(
+                "<int:pk>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name="payments_paymentattempt_refund",
+            )
+        ]
+        return own + super().get_urls()
+
+    def refund_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Refund all or part of a paid attempt; staff need the add-refund permission."""
+        if not request.user.has_perm("payments.add_refund"):
+            raise PermissionDenied
+        attempt = get_object_or_404(PaymentAttempt.objects.select_related("order"), pk=pk)
+        remaining = attempt.amount - attempt.refunded_amount
+        initial = {"amount": to_major(remaining, attempt.currency), "destination": "original"}
+        form = RefundForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                amount = to_minor(form.cleaned_data["amount"], attempt.currency)
+                refund = services.refund_create(
+                    attempt=attempt,
+                    amount=amount,
+                    destination=form.cleaned_data["destination"],
+                    reason=form.cleaned_data["reason"],
+                    actor=f"staff:{request.user.email}",
+                )
+            except (ValueError, services.RefundNotAllowed) as exc:
+                form.add_error("amount", str(exc))
+            else:
+                level = (
+                    messages.SUCCESS if refund.status != Refund.Status.FAILED else messages.ERROR
+                )
+                self.message_user(
+                    request,
+                    _("Refund of %(amount)s: %(status)s")
+                    % {
+                        "amount": format_money(refund.amount, refund.currency),
+                        "status": refund.get_status_display(),
+                    },
+                    level,
+                )
+                return redirect("admin:payments_paymentattempt_change", attempt.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "attempt": attempt,
+            "remaining": format_money(remaining, attempt.currency),
+            "form": form,
+            "title": _("Refund"),
+        }
+        return render(request, "admin/payments/paymentattempt/refund.html", context)
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +18,7 @@ from checkout.api import CLIENT_SECRET_PARAMETER, order_for_request, order_visib
 from . import services
 from .failures import failure_for
 from .gateways import InvalidPaymentDetails, payment_method_token
-from .models import PaymentAttempt, PaymentMethod
+from .models import PaymentAttempt, PaymentMethod, Refund
 from .selectors import alternatives_for, method_availability, methods_for_amount
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
@@ -190,3 +191,56 @@ def _reload(attempt: PaymentAttempt) -> PaymentAttempt:
 
 def _problem(code: int, error: str, detail: Any, **extra: Any) -> Response:
     return Response({"error": error, "detail": str(detail), **extra}, status=code)
+
+
+class CanRefund(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user.is_authenticated and request.user.has_perm("payments.add_refund"))
+
+
+class RefundInput(serializers.Serializer):
+    amount = serializers.IntegerField(min_value=1, help_text="Minor units.")
+    destination = serializers.ChoiceField(choices=Refund.Destination.choices, default="original")
+    reason = serializers.CharField(max_length=200)
+
+
+class RefundOutput(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+
+    class Meta:
+        model = Refund
+        fields = [
+            "id",
+            "amount",
+            "currency",
+            "destination",
+            "status",
+            "reason",
+            "failure_reason",
+            "created_at",
+        ]
+
+
+class PaymentRefunds(APIView):
+    """Staff only: refund all or part of a paid attempt."""
+
+    permission_classes = [CanRefund]
+
+    @extend_schema(request=RefundInput, responses={201: RefundOutput})
+    def post(self, request: Request, public_id: str) -> Response:
+        attempt = PaymentAttempt.objects.filter(public_id=public_id).first()
+        if attempt is None:
+            raise NotFound(_("No payment with this id was found."))
+        data = RefundInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            refund = services.refund_create(
+                attempt=attempt,
+                amount=data.validated_data["amount"],
+                destination=data.validated_data["destination"],
+                reason=data.validated_data["reason"],
+                actor=f"staff:{request.user.email}",
+            )
+        except services.RefundNotAllowed as exc:
+            return _problem(status.HTTP_409_CONFLICT, exc.code, str(exc))
+        return Response(RefundOutput(refund).data, status=status.HTTP_201_CREATED)

@@ -145,6 +145,8 @@ class PaymentAttempt(models.Model):
     failure_code = models.CharField(_("failure code"), max_length=60, blank=True)
     decline_code = models.CharField(_("decline code"), max_length=60, blank=True)
     failure_category = models.CharField(_("failure category"), max_length=30, blank=True)
+    # Reserved by refunds that are pending or done; a failed refund gives its share back.
+    refunded_amount = models.PositiveBigIntegerField(_("refunded (minor units)"), default=0)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     settled_at = models.DateTimeField(null=True, blank=True)
@@ -166,6 +168,11 @@ class PaymentAttempt(models.Model):
                 name="payments_one_paid_attempt_per_order",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_attempt_amount_gt_0"),
+            # Refunds can never add up to more than was paid.
+            models.CheckConstraint(
+                condition=Q(refunded_amount__lte=models.F("amount")),
+                name="payments_attempt_refunds_within_amount",
+            ),
         ]
         indexes = [
             # Reconciliation scans unsettled attempts by age.
@@ -200,6 +207,7 @@ class PaymentEvent(models.Model):
         IGNORED = "ignored", _("Ignored a stale update")
         RECONCILED = "reconciled", _("Checked with the provider")
         ORDER_PAID = "order_paid", _("Order marked paid")
+        REFUND = "refund", _("Refund")
 
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -239,6 +247,7 @@ class SimulatedCharge(models.Model):
     status = models.CharField(max_length=20)
     failure_code = models.CharField(max_length=60, blank=True)
     decline_code = models.CharField(max_length=60, blank=True)
+    refunded = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -357,3 +366,59 @@ class WalletEntry(models.Model):
         if self.pk is not None:
             raise ValueError("Wallet entries are append-only.")
         super().save(*args, **kwargs)
+
+
+class Refund(models.Model):
+    """Money going back for a paid attempt: to the original method or to the wallet."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    class Destination(models.TextChoices):
+        ORIGINAL = "original", _("Original payment method")
+        WALLET = "wallet", _("Wallet")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.PositiveBigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    destination = models.CharField(
+        _("refund to"), max_length=20, choices=Destination.choices, default=Destination.ORIGINAL
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    provider_reference = models.CharField(max_length=100, blank=True)
+    failure_reason = models.CharField(max_length=100, blank=True)
+    created_by = models.CharField(max_length=120)
+    created_at = models.DateTimeField(default=timezone.now)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_refund_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} ({self.status})"
+
+
+class SimulatedRefund(models.Model):
+    """The simulator's record of a refund, one per idempotency key (like Stripe's)."""
+
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    reference = models.CharField(max_length=64, unique=True)
+    charge = models.ForeignKey(SimulatedCharge, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.PositiveBigIntegerField()
+    status = models.CharField(max_length=20)
+    failure_reason = models.CharField(max_length=60, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.status}"

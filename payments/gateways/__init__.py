@@ -14,6 +14,7 @@ from .base import (
     Outcome,
     ProviderTimeout,
     ProviderUnavailable,
+    RefundResult,
 )
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Outcome",
     "ProviderTimeout",
     "ProviderUnavailable",
+    "RefundResult",
     "get_gateway",
     "payment_method_token",
 ]

@@ -36,6 +36,14 @@ class ChargeResult:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RefundResult:
+    succeeded: bool
+    reference: str
+    pending: bool = False
+    failure_reason: str = ""
+
+
 class GatewayError(Exception):
     """The provider could not give an answer. The charge may or may not have happened."""
 
@@ -62,3 +70,5 @@ class Gateway(Protocol):
     def charge(self, request: ChargeRequest) -> ChargeResult: ...
 
     def retrieve(self, reference: str) -> ChargeResult: ...
+
+    def refund(self, *, reference: str, amount: int, idempotency_key: str) -> RefundResult: ...

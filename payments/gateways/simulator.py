@@ -26,6 +26,7 @@ from .base import (
     Outcome,
     ProviderTimeout,
     ProviderUnavailable,
+    RefundResult,
 )
 
 
@@ -73,6 +74,8 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "pm_sim_processing": Scenario(Outcome.PROCESSING),
     "pm_sim_outage": Scenario(Outcome.FAILED, outage=True),
+    # Stripe's 4000000000005126: the payment succeeds, a refund of it fails later.
+    "pm_sim_refund_fails": Scenario(Outcome.SUCCEEDED),
 }
 
 # Test card numbers and the test ids they stand for.
@@ -91,6 +94,7 @@ TEST_CARD_NUMBERS: dict[str, str] = {
     "4000002760003184": "pm_card_authenticationRequired",
     "4000000000003220": "pm_card_threeDSecure2Required",
     "4000008400001629": "pm_card_threeDSecureRequiredChargeDeclined",
+    "4000000000005126": "pm_sim_refund_fails",
 }
 
 # Redirect and QR methods carry no card: the customer decides on the simulator's own page.
@@ -167,6 +171,38 @@ class SimulatorGateway:
 
     def retrieve(self, reference: str) -> ChargeResult:
         return self._result(SimulatedCharge.objects.get(reference=reference))
+
+    def refund(self, *, reference: str, amount: int, idempotency_key: str) -> RefundResult:
+        """Refund once per key; never more than was charged, never an unpaid charge."""
+        from ..models import SimulatedRefund
+
+        with transaction.atomic():
+            charge = SimulatedCharge.objects.select_for_update().get(reference=reference)
+            refund = SimulatedRefund.objects.filter(idempotency_key=idempotency_key).first()
+            if refund is None:
+                failure = ""
+                if charge.status != Outcome.SUCCEEDED:
+                    failure = "charge_not_paid"
+                elif charge.refunded + amount > charge.amount:
+                    failure = "amount_too_large"
+                elif charge.payment_method == "pm_sim_refund_fails":
+                    failure = "expired_or_canceled_card"
+                refund = SimulatedRefund.objects.create(
+                    idempotency_key=idempotency_key,
+                    reference="simre_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24],
+                    charge=charge,
+                    amount=amount,
+                    status="failed" if failure else "succeeded",
+                    failure_reason=failure,
+                )
+                if not failure:
+                    charge.refunded += amount
+                    charge.save(update_fields=["refunded"])
+        return RefundResult(
+            succeeded=refund.status == "succeeded",
+            reference=refund.reference,
+            failure_reason=refund.failure_reason,
+        )
 
     def _record(self, request: ChargeRequest, scenario: Scenario) -> SimulatedCharge:
         """Record the charge once per idempotency key; a replay gets the first answer."""

@@ -20,6 +20,7 @@ from .base import (
     Outcome,
     ProviderTimeout,
     ProviderUnavailable,
+    RefundResult,
 )
 
 # Redirect and QR methods are created from their type; cards come as a PaymentMethod id.
@@ -119,6 +120,26 @@ class StripeGateway:
         except (stripe.APIError, stripe.RateLimitError) as exc:
             raise ProviderUnavailable(f"stripe HTTP {exc.http_status}") from exc
         return result_from_intent(intent)
+
+    def refund(self, *, reference: str, amount: int, idempotency_key: str) -> RefundResult:
+        try:
+            refund = self.client.v1.refunds.create(
+                params={"payment_intent": reference, "amount": amount},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.InvalidRequestError as exc:
+            return RefundResult(False, "", failure_reason=exc.code or "invalid_request")
+        except stripe.APIConnectionError as exc:
+            raise ProviderTimeout(f"stripe: {exc}") from exc
+        except (stripe.APIError, stripe.RateLimitError) as exc:
+            raise ProviderUnavailable(f"stripe HTTP {exc.http_status}") from exc
+        data = _as_dict(refund)
+        status = data.get("status", "")
+        if status == "succeeded":
+            return RefundResult(True, data["id"])
+        if status in {"pending", "requires_action"}:
+            return RefundResult(False, data["id"], pending=True)
+        return RefundResult(False, data["id"], failure_reason=data.get("failure_reason") or status)
 
     @staticmethod
     def _declined(exc: stripe.CardError) -> ChargeResult:

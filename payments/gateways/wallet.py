@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import ChargeRequest, ChargeResult, Outcome
+from .base import ChargeRequest, ChargeResult, Outcome, RefundResult
 
 
 class WalletGateway:
@@ -35,6 +35,24 @@ class WalletGateway:
         from ..models import WalletEntry
 
         return self._result(WalletEntry.objects.get(pk=int(reference.removeprefix("wallet-"))))
+
+    def refund(self, *, reference: str, amount: int, idempotency_key: str) -> RefundResult:
+        """Money paid from the wallet goes back to the wallet, once per key."""
+        from ..models import WalletEntry
+        from ..services.wallet import wallet_move
+
+        paid = WalletEntry.objects.select_related("wallet").get(
+            pk=int(reference.removeprefix("wallet-"))
+        )
+        entry = wallet_move(
+            user=paid.wallet.user,
+            currency=paid.wallet.currency,
+            amount=amount,
+            kind=WalletEntry.Kind.REFUND,
+            reference=idempotency_key,
+            actor="refund",
+        )
+        return RefundResult(True, f"wallet-{entry.pk}")
 
     @staticmethod
     def _result(entry: object) -> ChargeResult:

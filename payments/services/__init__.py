@@ -15,6 +15,7 @@ from .attempts import (
     simulator_action_complete,
 )
 from .reconcile import attempt_give_up, attempt_reconcile, reconcile_attempts
+from .refunds import RefundNotAllowed, refund_create, refund_send, refund_settle
 from .wallet import WalletInsufficient, wallet_move
 from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_requeue_stale
 
@@ -25,6 +26,7 @@ __all__ = [
     "OrderNotPayable",
     "PaymentError",
     "PaymentInProgress",
+    "RefundNotAllowed",
     "WalletInsufficient",
     "WebhookRejected",
     "attempt_apply_result",
@@ -35,6 +37,9 @@ __all__ = [
     "attempt_send",
     "attempt_transition",
     "reconcile_attempts",
+    "refund_create",
+    "refund_send",
+    "refund_settle",
     "simulator_action_complete",
     "wallet_move",
     "webhook_ingest",

@@ -28,6 +28,7 @@ class FakeStripe(stripe.HTTPClient):
         self.intents: dict[str, dict[str, Any]] = {}
         self.replies: dict[str, Reply] = {}
         self.requests: list[dict[str, Any]] = []
+        self.refunds: list[dict[str, str]] = []
         self.fail_next: list[str] = []  # "timeout" or "500", consumed one per request
 
     # stripe.HTTPClient interface -------------------------------------------------------------
@@ -49,6 +50,27 @@ class FakeStripe(stripe.HTTPClient):
                 return body, status, {**reply_headers, "Idempotent-Replayed": "true"}
             self.replies[key] = self._create(params)
             return self.replies[key]
+        if method == "post" and path == "/v1/refunds":
+            if key in self.replies:
+                return self.replies[key]
+            intent = self.intents.get(params.get("payment_intent", ""))
+            if intent is None or intent["status"] != "succeeded":
+                reply = self._json(
+                    {"error": {"type": "invalid_request_error", "code": "charge_not_paid"}}, 400
+                )
+            else:
+                self.refunds.append(params)
+                reply = self._json(
+                    {
+                        "id": f"re_fake_{len(self.refunds)}",
+                        "object": "refund",
+                        "amount": int(params["amount"]),
+                        "status": "succeeded",
+                    },
+                    200,
+                )
+            self.replies[key] = reply
+            return reply
         if method == "get" and path.startswith("/v1/payment_intents/"):
             intent = self.intents.get(path.rsplit("/", 1)[1])
             if intent is None:

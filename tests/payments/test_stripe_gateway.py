@@ -133,3 +133,14 @@ def test_checkout_page_pays_through_stripe_and_never_takes_a_card_number(fake, c
     assert paid.status_code == 302
     assert Order.objects.get().status == Order.Status.PAID
     assert fake.creates == 1
+
+
+def test_refund_goes_to_stripe_with_a_key_of_its_own(fake):
+    attempt = pay()
+    refund = services.refund_create(
+        attempt=attempt, amount=500, destination="original", reason="asked", actor="staff:carol"
+    )
+    assert refund.status == "succeeded" and refund.provider_reference == "re_fake_1"
+    sent = fake.requests[-1]
+    assert sent["path"] == "/v1/refunds" and sent["key"] == f"refund-{refund.public_id}"
+    assert sent["params"] == {"payment_intent": "pi_fake_0001", "amount": "500"}
