@@ -111,6 +111,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.CANCELED: frozenset(),
     S.REFUNDED: frozenset(),
 }
+# The one move out of `failed`: we gave up waiting (`confirmation_timeout`) and the provider
+# then says the money was taken. The charge is real, so it is honoured, never ignored.
+LATE_CONFIRMATION = (S.FAILED, S.SUCCEEDED)
 
 
 class PaymentAttempt(models.Model):

@@ -8,6 +8,7 @@ import hashlib
 import logging
 from typing import Any
 
+from django.core.mail import mail_admins
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -24,7 +25,14 @@ from ..gateways import (
     ProviderTimeout,
     get_gateway,
 )
-from ..models import ALLOWED, IN_FLIGHT, PaymentAttempt, PaymentEvent, PaymentMethod
+from ..models import (
+    ALLOWED,
+    IN_FLIGHT,
+    LATE_CONFIRMATION,
+    PaymentAttempt,
+    PaymentEvent,
+    PaymentMethod,
+)
 from ..selectors import method_availability
 
 logger = logging.getLogger(__name__)
@@ -82,7 +90,7 @@ def attempt_transition(
     extra_fields: tuple[str, ...] = (),
 ) -> PaymentAttempt:
     """Move a locked attempt along the transition table and write the event. Illegal moves raise."""
-    if to not in ALLOWED[attempt.status]:
+    if to not in ALLOWED[attempt.status] and not _late_confirmation(attempt, to):
         raise InvalidTransition(f"attempt {attempt.public_id}: {attempt.status} -> {to}")
     from_status = attempt.status
     attempt.status = to
@@ -99,6 +107,12 @@ def attempt_transition(
         payload=payload or {},
     )
     return attempt
+
+
+def _late_confirmation(attempt: PaymentAttempt, to: str) -> bool:
+    return (attempt.status, to) == LATE_CONFIRMATION and (
+        attempt.failure_code == "confirmation_timeout"
+    )
 
 
 @transaction.atomic
@@ -271,6 +285,8 @@ def attempt_apply_result(
     )
     if attempt.status == target:
         return attempt
+    if _late_confirmation(attempt, target):
+        return _late_success(attempt=attempt, result=result, actor=actor)
     if target not in ALLOWED[attempt.status]:
         PaymentEvent.objects.create(
             attempt=attempt,
@@ -297,6 +313,42 @@ def attempt_apply_result(
     )
     if target == S.SUCCEEDED:
         _order_mark_paid(attempt=attempt, actor=actor)
+    return attempt
+
+
+def _late_success(*, attempt: PaymentAttempt, result: ChargeResult, actor: str) -> PaymentAttempt:
+    """The provider took the money after we stopped waiting. If the order is still unpaid the
+    payment is honoured; if another attempt paid it meanwhile, admins must refund this one."""
+    order = Order.objects.select_for_update().get(pk=attempt.order_id)
+    if order.status != OrderStatus.PENDING:
+        PaymentEvent.objects.create(
+            attempt=attempt,
+            kind=PaymentEvent.Kind.IGNORED,
+            actor=actor,
+            message="charged after we gave up, but the order is already paid: refund needed",
+        )
+        number, reference = order.number, result.reference or attempt.provider_reference
+        transaction.on_commit(
+            lambda: mail_admins(
+                f"Refund needed: second charge on order {number}",
+                f"The provider confirmed charge {reference} after we had given up on it, and "
+                f"order {number} was paid by another attempt meanwhile. Refund {reference} "
+                "at the provider.",
+            )
+        )
+        return attempt
+    if result.reference and not attempt.provider_reference:
+        attempt.provider_reference = result.reference
+    attempt_transition(
+        attempt=attempt,
+        to=S.SUCCEEDED,
+        actor=actor,
+        message="the provider confirmed the payment after we had stopped waiting",
+        extra_fields=("provider_reference",),
+    )
+    attempt.failure_code = attempt.failure_category = attempt.decline_code = ""
+    attempt.save(update_fields=["failure_code", "failure_category", "decline_code"])
+    _order_mark_paid(attempt=attempt, actor=actor)
     return attempt
 
 

@@ -135,3 +135,55 @@ def test_one_broken_attempt_does_not_stop_the_others(shop, monkeypatch):
         services.reconcile_attempts()
     assert PaymentAttempt.objects.get(pk=second.pk).status == S.SUCCEEDED
     assert PaymentAttempt.objects.get(pk=first.pk).status == S.UNKNOWN
+
+
+def confirm_late(attempt):
+    from payments.gateways import ChargeResult, Outcome
+
+    return services.attempt_apply_result(
+        attempt=attempt,
+        result=ChargeResult(outcome=Outcome.SUCCEEDED, reference="sim_late"),
+        actor="webhook:simulator:evt_late",
+    )
+
+
+def test_a_charge_confirmed_after_we_gave_up_is_honoured(shop, django_capture_on_commit_callbacks):
+    attempt = start(shop, "pm_sim_outage")
+    with later(31):
+        services.reconcile_attempts()
+    attempt.refresh_from_db()
+    assert attempt.failure_code == "confirmation_timeout"
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt = confirm_late(attempt)
+    assert (attempt.status, attempt.failure_code) == (S.SUCCEEDED, "")
+    assert attempt.order.status == Order.Status.PAID
+    assert any(attempt.order.number in m.subject for m in mail.outbox)  # the receipt
+
+
+def test_a_late_charge_on_an_order_paid_meanwhile_alerts_admins(
+    shop, settings, django_capture_on_commit_callbacks
+):
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    attempt = start(shop, "pm_sim_outage")
+    with later(31):
+        services.reconcile_attempts()
+    services.attempt_pay(
+        order=attempt.order,
+        method=shop["methods"]["card"],
+        idempotency_key="k2",
+        payment_method="pm_card_visa",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        late = confirm_late(attempt)
+    assert late.status == S.FAILED
+    assert late.events.filter(kind=PaymentEvent.Kind.IGNORED, message__contains="refund").exists()
+    alerts = [m for m in mail.outbox if "ops@example.com" in m.to]
+    assert len(alerts) == 1 and "Refund needed" in alerts[0].subject
+
+
+def test_other_failures_never_come_back(shop):
+    attempt = start(shop, "pm_card_visa_chargeDeclined")
+    late = confirm_late(attempt)
+    assert late.status == S.FAILED
+    with pytest.raises(services.InvalidTransition):
+        services.attempt_transition(attempt=late, to=S.SUCCEEDED, actor="test")
