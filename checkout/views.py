@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -73,11 +74,18 @@ def _render_checkout(
     failure: Failure | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    # With Stripe, card details are typed into Stripe's own Payment Element, never our form.
+    stripe_card = any(
+        a.method.kind == "card" and a.method.provider == "stripe" and a.available
+        for a in availability
+    )
     context = {
         "form": form,
         "cart": cart_obj,
         "availability": availability,
         "failure": failure,
+        "stripe_card": stripe_card,
+        "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY if stripe_card else "",
     }
     return render(request, "checkout/checkout.html", context, status=status)
 
@@ -206,6 +214,16 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
         services.cart_clear(session=request.session)
         request.session.pop(CHECKOUT_TOKEN_KEY, None)
     attempt = order.attempts.select_related("method").first()
+    returned = request.GET.get("payment_intent", "")
+    if (
+        attempt is not None
+        and attempt.status == PaymentAttempt.Status.REQUIRES_ACTION
+        and returned
+        and returned == attempt.provider_reference
+    ):
+        # Back from Stripe's 3D Secure or wallet page: ask Stripe now rather than wait.
+        attempt = payment_services.attempt_refresh(attempt=attempt)
+        order.refresh_from_db()
     failure = None
     if attempt and attempt.status == PaymentAttempt.Status.FAILED:
         failure = failure_for(attempt.failure_code, attempt.decline_code)

@@ -14,7 +14,7 @@ from .attempts import (
     attempt_transition,
     simulator_action_complete,
 )
-from .reconcile import attempt_give_up, attempt_reconcile, reconcile_attempts
+from .reconcile import attempt_give_up, attempt_reconcile, attempt_refresh, reconcile_attempts
 from .refunds import RefundNotAllowed, refund_create, refund_send, refund_settle
 from .wallet import WalletInsufficient, wallet_move
 from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_requeue_stale
@@ -34,6 +34,7 @@ __all__ = [
     "attempt_give_up",
     "attempt_pay",
     "attempt_reconcile",
+    "attempt_refresh",
     "attempt_send",
     "attempt_transition",
     "reconcile_attempts",

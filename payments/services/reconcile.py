@@ -58,6 +58,17 @@ def _ask_provider(attempt: PaymentAttempt) -> ChargeResult | None:
         return None
 
 
+def attempt_refresh(*, attempt: PaymentAttempt) -> PaymentAttempt:
+    """Read the provider's answer now: the customer is back from a 3D Secure or redirect step.
+
+    Safe to call any number of times; a provider that cannot say leaves the attempt as it is.
+    """
+    result = _ask_provider(attempt)
+    if result is None:
+        return attempt
+    return attempt_apply_result(attempt=attempt, result=result, actor="return_url")
+
+
 def attempt_reconcile(*, attempt: PaymentAttempt) -> PaymentAttempt:
     """Settle one unsettled attempt from the provider, or give up after the limit."""
     result = _ask_provider(attempt)

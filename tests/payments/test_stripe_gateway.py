@@ -8,7 +8,7 @@ import stripe
 from checkout.models import Order
 from payments import services
 from payments.gateways import stripe as stripe_gateway
-from payments.models import AttemptStatus, PaymentMethod
+from payments.models import AttemptStatus, PaymentAttempt, PaymentMethod
 from tests.factories import OrderFactory
 
 from .fake_stripe import FakeStripe
@@ -144,3 +144,38 @@ def test_refund_goes_to_stripe_with_a_key_of_its_own(fake):
     sent = fake.requests[-1]
     assert sent["path"] == "/v1/refunds" and sent["key"] == f"refund-{refund.public_id}"
     assert sent["params"] == {"payment_intent": "pi_fake_0001", "amount": "500"}
+
+
+def test_checkout_page_uses_stripes_payment_element(fake, client, settings):
+    from django.urls import reverse
+
+    from tests.checkout.helpers import fill_cart
+
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_fake"
+    fill_cart(client, "mug")
+    body = client.get(reverse("checkout:checkout")).content.decode()
+    assert '<script src="https://js.stripe.com/v3/"></script>' in body
+    assert 'data-publishable-key="pk_test_fake"' in body and 'data-amount="1200"' in body
+    # No card field of ours: only the hidden PaymentMethod id Stripe's element fills in.
+    assert '<input type="hidden" name="payment_method" id="id_payment_method" value="">' in body
+    assert "Card number" not in body
+
+
+def test_back_from_three_d_secure_reads_stripe_at_once(fake, client):
+    from django.urls import reverse
+
+    from tests.checkout.helpers import checkout_form, fill_cart
+    from tests.checkout.helpers import pay as pay_page
+
+    fill_cart(client, "mug")
+    response = pay_page(
+        client, checkout_form(client), payment_method="pm_card_authenticationRequired"
+    )
+    attempt = PaymentAttempt.objects.get()
+    assert response["Location"] == "https://stripe.test/3ds/pi_fake_0001"
+    fake.intents["pi_fake_0001"]["status"] = "succeeded"  # the customer passed the challenge
+    status_url = reverse("checkout:order_status", args=[attempt.order.number])
+    page = client.get(status_url, {"payment_intent": "pi_fake_0001"})
+    assert "Paid — thank you!" in page.content.decode()
+    attempt.refresh_from_db()
+    assert attempt.status == S.SUCCEEDED
