@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -212,3 +213,19 @@ def wallet_top_up_order_create(*, user: Any, amount: int, currency: str, languag
         currency=currency.upper(),
         language=language,
     )
+
+
+@transaction.atomic
+def checkout_resume(*, session: SessionBase, order: Order) -> Order:
+    """Put an unpaid order back into this browser's checkout: its lines become the cart and its
+    token the checkout's, so paying it pays this order and no new one."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    lines = list(order.lines.select_related("product"))
+    if any(line.product is None or not line.product.active for line in lines):
+        raise ProductUnavailable("an item of this order is no longer on sale")
+    if not order.checkout_token:
+        order.checkout_token = uuid.uuid4().hex
+        order.save(update_fields=["checkout_token", "updated_at"])
+    session[CART_SESSION_KEY] = {line.sku: line.quantity for line in lines}
+    remember_order(session=session, order=order)
+    return order

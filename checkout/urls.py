@@ -10,4 +10,5 @@ urlpatterns = [
     path("cart/update/", views.cart_update, name="cart_update"),
     path("checkout/", views.checkout, name="checkout"),
     path("orders/<str:number>/", views.order_status, name="order_status"),
+    path("orders/<str:number>/pay/", views.order_resume, name="order_resume"),
 ]

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -8,14 +10,14 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from payments import services as payment_services
 from payments.failures import Failure, failure_for
-from payments.models import PaymentAttempt
-from payments.selectors import methods_for_amount
+from payments.models import PaymentAttempt, PaymentMethod
+from payments.selectors import Alternative, alternatives_for, methods_for_amount
 
 from . import services
 from .forms import AddToCartForm, CheckoutForm
@@ -54,7 +56,11 @@ def cart(request: HttpRequest) -> HttpResponse:
     return render(request, "checkout/cart.html", {"cart": cart_get(request.session)})
 
 
+BILLING_FIELDS = ("email", "full_name", "address_line1", "city", "postal_code", "country")
+
+
 def _initial(request: HttpRequest) -> dict[str, str]:
+    """A fresh form: this checkout's token, a new key, and what we already know of the buyer."""
     token = request.session.get(CHECKOUT_TOKEN_KEY)
     if not token:
         token = request.session[CHECKOUT_TOKEN_KEY] = uuid.uuid4().hex
@@ -62,7 +68,48 @@ def _initial(request: HttpRequest) -> dict[str, str]:
     user = request.user
     if user.is_authenticated:
         initial |= {"email": user.email, "full_name": user.full_name}
+    order = Order.objects.filter(checkout_token=token, status=Order.Status.PENDING).first()
+    if order is not None:
+        # Coming back to an unpaid order (a link in an email, a second visit): nothing to retype.
+        initial |= {
+            field: getattr(order, field) for field in BILLING_FIELDS if getattr(order, field)
+        }
     return initial
+
+
+@dataclass(frozen=True)
+class FailureBox:
+    """What the failure box at the top of the page says and offers."""
+
+    entry: Failure
+    # The failed method, when trying it again can help.
+    retry: PaymentMethod | None
+    alternatives: list[Alternative]
+    support_query: str
+
+
+def _failure_box(
+    entry: Failure, *, attempt: PaymentAttempt | None, method: PaymentMethod, availability: list
+) -> FailureBox:
+    if attempt is not None:
+        offered = alternatives_for(attempt=attempt, entry=entry)
+    else:
+        why = gettext_lazy("Available now and not affected by this problem.")
+        offered = [
+            Alternative(a.method, why)
+            for a in availability
+            if a.available and a.method.pk != method.pk
+        ]
+    retry = next((alt.method for alt in offered if alt.method.pk == method.pk), None)
+    query = {"code": entry.code if entry.reveal else "generic_decline"}
+    if attempt is not None:
+        query |= {"order": attempt.order.number, "attempt": str(attempt.public_id)}
+    return FailureBox(
+        entry=entry,
+        retry=retry,
+        alternatives=[alt for alt in offered if alt.method.pk != method.pk],
+        support_query=urlencode(query),
+    )
 
 
 def _render_checkout(
@@ -71,7 +118,7 @@ def _render_checkout(
     cart_obj: object,
     availability: list,
     *,
-    failure: Failure | None = None,
+    failure: FailureBox | None = None,
     status: int = 200,
 ) -> HttpResponse:
     # With Stripe, card details are typed into Stripe's own Payment Element, never our form.
@@ -141,18 +188,26 @@ def checkout(request: HttpRequest) -> HttpResponse:
         form = CheckoutForm(initial=_initial(request), methods=payable)
         return _render_checkout(request, form, cart_obj, availability)
 
-    form = CheckoutForm(request.POST, methods=payable)
+    posted = request.POST.copy()
+    if switch := posted.get("switch_method"):
+        # "Pay another way" / "Try again" buttons in the failure box: the customer's own choice.
+        posted["method"] = switch
+    form = CheckoutForm(posted, methods=payable)
     if not form.is_valid():
         # Nothing was sent anywhere: the same form comes back with its errors and its key.
-        form.data = _scrubbed(request.POST.dict())
+        form.data = _scrubbed(posted.dict())
         return _render_checkout(request, form, cart_obj, availability, status=400)
 
-    def failed(failure: Failure, status: int) -> HttpResponse:
+    def failed(entry: Failure, status: int, attempt: PaymentAttempt | None = None) -> HttpResponse:
         """The same page again: what went wrong, what to do, everything typed kept."""
-        retry = _retry_form(form, request.POST.dict())
-        return _render_checkout(
-            request, retry, cart_obj, availability, failure=failure, status=status
+        retry = _retry_form(form, posted.dict())
+        box = _failure_box(
+            entry,
+            attempt=attempt,
+            method=form.cleaned_data["method_obj"],
+            availability=availability,
         )
+        return _render_checkout(request, retry, cart_obj, availability, failure=box, status=status)
 
     data = form.cleaned_data
     try:
@@ -185,21 +240,22 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return redirect("checkout:checkout")
     attempt = outcome.attempt
     if attempt.status == PaymentAttempt.Status.FAILED:
-        return failed(failure_for(attempt.failure_code, attempt.decline_code), 402)
+        return failed(failure_for(attempt.failure_code, attempt.decline_code), 402, attempt)
     if attempt.is_paid:
         services.cart_clear(session=request.session)
         request.session.pop(CHECKOUT_TOKEN_KEY, None)
     return _where_next(attempt)
 
 
-def _can_view(request: HttpRequest, order: Order) -> bool:
+def _can_view(request: HttpRequest, order: Order, key: str | None = None) -> bool:
+    """Its owner, staff, the browser that placed it, or whoever holds the emailed link's key."""
     if request.user.is_authenticated and (
         order.user_id == request.user.pk or request.user.is_staff
     ):
         return True
     if order.number in request.session.get(services.ORDERS_SESSION_KEY, []):
         return True
-    key = request.GET.get("key", "")
+    key = request.GET.get("key", "") if key is None else key
     return bool(key) and constant_time_compare(key, order.client_secret)
 
 
@@ -232,3 +288,21 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
         "checkout/order_status.html",
         {"order": order, "attempt": attempt, "failure": failure},
     )
+
+
+@require_POST
+def order_resume(request: HttpRequest, number: str) -> HttpResponse:
+    """Back to the checkout for an unpaid order: its items, its details, the same order."""
+    order = get_object_or_404(Order.objects.prefetch_related("lines"), number=number)
+    if not _can_view(request, order, key=request.POST.get("key", "")):
+        raise Http404
+    if not order.is_payable or order.kind != Order.Kind.PURCHASE:
+        messages.info(request, _("This order is already paid or closed."))
+        return redirect("checkout:order_status", order.number)
+    try:
+        services.checkout_resume(session=request.session, order=order)
+    except services.ProductUnavailable:
+        messages.error(request, _("Sorry, that product is no longer available."))
+        return redirect("checkout:order_status", order.number)
+    request.session[CHECKOUT_TOKEN_KEY] = order.checkout_token
+    return redirect("checkout:checkout")

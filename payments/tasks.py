@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from . import services
+from .failures import failure_for
 from .models import PaymentAttempt
 
 
@@ -36,13 +37,33 @@ def simulator_settle(reference: str) -> None:
     settle(reference)
 
 
+def _order_link(order: object) -> str:
+    number, secret = order.number, order.client_secret  # type: ignore[attr-defined]
+    return settings.SITE_URL + reverse("checkout:order_status", args=[number]) + f"?key={secret}"
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_payment_failed(attempt_id: int) -> bool:
+    """A payment the customer left pending has failed: tell them why and how to finish."""
+    attempt = PaymentAttempt.objects.select_related("order", "method").get(pk=attempt_id)
+    order = attempt.order
+    if order.status != "pending" or attempt.status != PaymentAttempt.Status.FAILED:
+        return False  # paid another way meanwhile: nothing to say
+    entry = failure_for(attempt.failure_code, attempt.decline_code)
+    context = {"order": order, "attempt": attempt, "failure": entry, "link": _order_link(order)}
+    with translation.override(order.language):
+        subject = render_to_string("emails/payment_failed_subject.txt", context).strip()
+        body = render_to_string("emails/payment_failed.txt", context)
+    send_mail(subject, body, None, [order.email])
+    return True
+
+
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def notify_confirmation_timeout(attempt_id: int) -> None:
     """Tell the customer (in their language) and the admins that a payment was never confirmed."""
     attempt = PaymentAttempt.objects.select_related("order", "method").get(pk=attempt_id)
     order = attempt.order
-    link = settings.SITE_URL + reverse("checkout:order_status", args=[order.number])
-    context = {"order": order, "attempt": attempt, "link": f"{link}?key={order.client_secret}"}
+    context = {"order": order, "attempt": attempt, "link": _order_link(order)}
     with translation.override(order.language):
         subject = render_to_string("emails/not_confirmed_subject.txt", context).strip()
         body = render_to_string("emails/not_confirmed.txt", context)

@@ -308,11 +308,18 @@ def attempt_apply_result(
         attempt.decline_code = result.decline_code
         attempt.failure_category = entry.category.value
         fields += ["failure_code", "decline_code", "failure_category"]
+    from_status = attempt.status
     attempt_transition(
         attempt=attempt, to=target, actor=actor, message=result.message, extra_fields=tuple(fields)
     )
     if target == S.SUCCEEDED:
         _order_mark_paid(attempt=attempt, actor=actor)
+    elif target == S.FAILED and from_status in {S.UNKNOWN, S.PROCESSING}:
+        # The customer left with "we are confirming": the answer reaches them by email.
+        from ..tasks import notify_payment_failed
+
+        attempt_id = attempt.pk
+        transaction.on_commit(lambda: notify_payment_failed.delay(attempt_id))
     return attempt
 
 

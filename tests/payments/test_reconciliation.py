@@ -187,3 +187,26 @@ def test_other_failures_never_come_back(shop):
     assert late.status == S.FAILED
     with pytest.raises(services.InvalidTransition):
         services.attempt_transition(attempt=late, to=S.SUCCEEDED, actor="test")
+
+
+def test_a_pending_payment_that_fails_later_is_emailed_to_the_customer(
+    shop, django_capture_on_commit_callbacks
+):
+    attempt = start(shop, "pm_sim_timeout_then_failed")
+    with later(2), django_capture_on_commit_callbacks(execute=True):
+        services.reconcile_attempts()
+    attempt.refresh_from_db()
+    assert attempt.status == S.FAILED
+    sent = [m for m in mail.outbox if attempt.order.email in m.to]
+    assert len(sent) == 1
+    assert attempt.order.number in sent[0].subject and "did not go through" in sent[0].subject
+    assert "Something went wrong while your bank processed the payment." in sent[0].body
+    assert f"key={attempt.order.client_secret}" in sent[0].body
+
+
+def test_no_failure_email_when_the_customer_saw_the_decline_on_the_page(
+    shop, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        start(shop, "pm_card_visa_chargeDeclined")
+    assert mail.outbox == []
