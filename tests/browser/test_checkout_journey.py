@@ -213,3 +213,39 @@ def test_checkout_works_without_javascript(live_shop, live_server, new_context):
     number = expect_paid_status_page(page)
     assert_single_paid_order(number)
     assert SimulatedCharge.objects.count() == 1
+
+
+def test_inline_hints_help_while_typing_and_never_block(live_shop, live_server, page: Page):
+    add_mug_and_checkout(page, live_server.url)
+    email = page.get_by_label("Email address", exact=True)
+    email.fill("dana@")
+    page.get_by_label("Full name", exact=True).focus()  # leave the field
+    hint = page.locator("#id_email-error")
+    expect(hint).to_have_text("Enter an email address like name@example.com.")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    assert "id_email-error" in email.get_attribute("aria-describedby")
+    email.fill("dana@example.com")
+    page.get_by_label("Full name", exact=True).focus()
+    expect(hint).to_have_count(0)
+    # Leaving a required field empty hints too, but Pay still reaches the server.
+    city = page.get_by_label("City", exact=True)
+    city.focus()
+    page.get_by_label("Billing address", exact=True).focus()
+    expect(page.locator("#id_city-error")).to_have_text("Enter your city.")
+    fill_details(page, "4242 4242 4242 4242", **{"City": ""})
+    pay(page)
+    expect(page.locator("#error-summary")).to_contain_text("Enter your city.")
+
+
+def test_failure_box_offers_another_way_and_it_pays(live_shop, live_server, page: Page):
+    add_mug_and_checkout(page, live_server.url)
+    fill_details(page, "4000 0000 0000 0002")
+    pay(page)
+    box = page.locator("#payment-failure")
+    expect(box).to_contain_text("Your bank did not approve this payment.")
+    box.get_by_role("button", name="Pay with WeChat Pay").click()
+    expect(page.get_by_role("heading", name="Scan the QR code with WeChat Pay")).to_be_visible()
+    page.get_by_role("button", name="Approve").click()
+    number = expect_paid_status_page(page)
+    order = assert_single_paid_order(number)
+    assert [a.method.code for a in order.attempts.order_by("created_at")] == ["card", "wechat_pay"]
