@@ -26,14 +26,21 @@ class OrderStatusConsumer(AsyncJsonWebsocketConsumer):
         self.group = order_group(number)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        await self.send_json({"order": number, "status": order.status})
+        attempt = await self._latest_attempt_status(order)
+        await self.send_json({"order": number, "status": order.status, "attempt": attempt})
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def order_status(self, event: dict[str, Any]) -> None:
-        await self.send_json({"order": event["order"], "status": event["status"]})
+        await self.send_json(
+            {"order": event["order"], "status": event["status"], "attempt": event["attempt"]}
+        )
+
+    @database_sync_to_async
+    def _latest_attempt_status(self, order: Order) -> str:
+        return order.attempts.values_list("status", flat=True).first() or ""
 
     @database_sync_to_async
     def _visible_order(self, number: str) -> Order | None:

@@ -36,7 +36,7 @@ def order_transition(*, order: Order, to: str) -> Order:
         fields.append("paid_at")
     order.save(update_fields=fields)
     number, order_id = order.number, order.pk
-    transaction.on_commit(lambda: _broadcast(number, to))
+    transaction.on_commit(lambda: order_broadcast(number, status=to))
     if to == OrderStatus.PAID:
         from .tasks import send_order_receipt
 
@@ -44,8 +44,9 @@ def order_transition(*, order: Order, to: str) -> Order:
     return order
 
 
-def _broadcast(number: str, status: str) -> None:
-    """Tell any open status page. Delivery is best effort; the page also polls."""
+def order_broadcast(number: str, *, status: str, attempt: str = "") -> None:
+    """Tell any open status page that the order or its payment moved. Best effort: the page
+    also polls when its websocket is down."""
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
@@ -53,8 +54,7 @@ def _broadcast(number: str, status: str) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(
-            f"order.{number}", {"type": "order.status", "order": number, "status": status}
-        )
+        message = {"type": "order.status", "order": number, "status": status, "attempt": attempt}
+        async_to_sync(layer.group_send)(f"order.{number}", message)
     except Exception:  # noqa: BLE001 - a dead channel layer must not fail a paid order
         logger.warning("could not broadcast status of order %s", number, exc_info=True)

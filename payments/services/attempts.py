@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from checkout.models import Order, OrderStatus
-from checkout.status import order_transition
+from checkout.status import order_broadcast, order_transition
 
 from ..failures import failure_for
 from ..gateways import (
@@ -106,6 +106,9 @@ def attempt_transition(
         message=message[:500],
         payload=payload or {},
     )
+    order = attempt.order
+    number, order_status = order.number, order.status
+    transaction.on_commit(lambda: order_broadcast(number, status=order_status, attempt=to))
     return attempt
 
 

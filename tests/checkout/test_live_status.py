@@ -47,7 +47,7 @@ def test_owner_hears_the_current_status_and_a_stranger_is_turned_away(client, sh
         return first, stranger_connected
 
     first, stranger_connected = asyncio.run(scenario())
-    assert first == {"order": order.number, "status": "paid"}
+    assert first == {"order": order.number, "status": "paid", "attempt": "succeeded"}
     assert stranger_connected is False
 
 
@@ -71,9 +71,39 @@ def test_a_payment_that_settles_later_is_pushed_to_the_page(client, shop):
         assert connected
         seen = [await listener.receive_json_from(timeout=5)]
         await database_sync_to_async(pay_now)()
-        seen.append(await listener.receive_json_from(timeout=5))
+        while seen[-1]["status"] != "paid":
+            seen.append(await listener.receive_json_from(timeout=5))
         await listener.disconnect()
         return seen
 
     seen = asyncio.run(scenario())
-    assert [m["status"] for m in seen] == ["pending", "paid"]
+    assert seen[0] == {"order": order.number, "status": "pending", "attempt": "failed"}
+    # The attempt's moves, then the order's (which carries no attempt status).
+    assert [m["attempt"] for m in seen[1:]] == ["sent", "succeeded", ""]
+    assert seen[-1]["status"] == "paid"
+
+
+def test_a_pending_payment_that_fails_is_pushed_too(client, shop):
+    """The order stays unpaid, so only the attempt's move tells the page to update."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    fill_cart(client, "mug")
+    pay(client, checkout_form(client), payment_method="pm_sim_outage")
+    order = Order.objects.get()
+
+    async def scenario() -> list[dict]:
+        listener = communicator(order.number, session_cookie(client))
+        await listener.connect()
+        seen = [await listener.receive_json_from(timeout=5)]
+        with time_machine.travel(timezone.now() + timedelta(minutes=31), tick=False):
+            await database_sync_to_async(services.reconcile_attempts)()
+        seen.append(await listener.receive_json_from(timeout=5))
+        await listener.disconnect()
+        return seen
+
+    first, settled = asyncio.run(scenario())
+    assert (first["status"], first["attempt"]) == ("pending", "unknown")
+    assert (settled["status"], settled["attempt"]) == ("pending", "failed")
