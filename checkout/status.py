@@ -44,7 +44,7 @@ def order_transition(*, order: Order, to: str) -> Order:
     return order
 
 
-def order_broadcast(number: str, *, status: str, attempt: str = "") -> None:
+def order_broadcast(number: str, *, status: str = "", attempt: str = "") -> None:
     """Tell any open status page that the order or its payment moved. Best effort: the page
     also polls when its websocket is down."""
     from asgiref.sync import async_to_sync

@@ -106,9 +106,9 @@ def attempt_transition(
         message=message[:500],
         payload=payload or {},
     )
-    order = attempt.order
-    number, order_status = order.number, order.status
-    transaction.on_commit(lambda: order_broadcast(number, status=order_status, attempt=to))
+    # Read the number alone: caching attempt.order here would hand callers a stale order.
+    number = Order.objects.values_list("number", flat=True).get(pk=attempt.order_id)
+    transaction.on_commit(lambda: order_broadcast(number, attempt=to))
     return attempt
 
 

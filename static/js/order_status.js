@@ -13,7 +13,7 @@
     var socket = new WebSocket(scheme + window.location.host + "/ws/orders/" + encodeURIComponent(number) + "/");
     socket.onmessage = function (message) {
       var data = JSON.parse(message.data);
-      if (data.status !== current || (data.attempt && data.attempt !== currentAttempt)) {
+      if ((data.status && data.status !== current) || (data.attempt && data.attempt !== currentAttempt)) {
         window.location.reload();
       }
     };
