@@ -197,22 +197,37 @@ def remember_order(*, session: SessionBase, order: Order) -> None:
 MAX_TOP_UP = 1_000_000  # minor units: ten thousand in a two-decimal currency
 
 
-@transaction.atomic
-def wallet_top_up_order_create(*, user: Any, amount: int, currency: str, language: str) -> Order:
-    """An order that, once paid with another method, credits `user`'s wallet."""
+def wallet_top_up_order_create(
+    *, user: Any, amount: int, currency: str, language: str, checkout_token: str | None = None
+) -> Order:
+    """An order that, once paid with another method, credits `user`'s wallet.
+
+    With a `checkout_token` (one per top-up page) a double press finds the same order.
+    """
     if not getattr(user, "is_authenticated", False):
         raise CheckoutError("a wallet top-up needs a signed-in customer")
     if not 0 < amount <= MAX_TOP_UP:
         raise CheckoutError(f"a top-up is between 1 and {MAX_TOP_UP} minor units")
-    return Order.objects.create(
-        user=user,
-        email=user.email,
-        full_name=user.full_name,
-        kind=Order.Kind.WALLET_TOP_UP,
-        total=amount,
-        currency=currency.upper(),
-        language=language,
-    )
+    try:
+        with transaction.atomic():
+            return Order.objects.create(
+                user=user,
+                email=user.email,
+                full_name=user.full_name,
+                kind=Order.Kind.WALLET_TOP_UP,
+                total=amount,
+                currency=currency.upper(),
+                language=language,
+                checkout_token=checkout_token,
+            )
+    except IntegrityError:
+        order = Order.objects.get(checkout_token=checkout_token)
+        if order.user_id != user.pk or order.kind != Order.Kind.WALLET_TOP_UP:
+            raise CheckoutError("this top-up page belongs to someone else") from None
+        if order.total != amount and order.is_payable and not order.attempts.exists():
+            order.total = amount
+            order.save(update_fields=["total", "updated_at"])
+        return order
 
 
 @transaction.atomic

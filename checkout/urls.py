@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, wallet_views
 
 app_name = "checkout"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("checkout/", views.checkout, name="checkout"),
     path("orders/<str:number>/", views.order_status, name="order_status"),
     path("orders/<str:number>/pay/", views.order_resume, name="order_resume"),
+    path("wallet/top-up/", wallet_views.wallet_top_up, name="wallet_top_up"),
 ]

@@ -303,6 +303,23 @@ def test_support(live_server, transactional_db, page: Page):
     assert_no_violations(page, "the support page")
 
 
+def test_wallet_top_up_and_its_failure(live_shop, live_server, page: Page, client):
+    from tests.factories import UserFactory
+
+    buyer = UserFactory(email="wallet-buyer@example.com")
+    client.force_login(buyer)
+    session = client.cookies["sessionid"].value
+    page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    page.goto(live_server.url + "/wallet/top-up/")
+    expect(page.get_by_role("heading", level=1, name="Top up your wallet")).to_be_visible()
+    assert_no_violations(page, "the wallet top-up page")
+    page.get_by_label("Amount").fill("10")
+    page.get_by_label("Card number").fill("4000 0000 0000 9995")
+    page.get_by_role("button", name="Add to wallet").click()
+    expect(page.locator("#payment-failure")).to_be_focused()
+    assert_no_violations(page, "the wallet top-up page after a declined card")
+
+
 # --- keyboard ---------------------------------------------------------------------------------
 
 

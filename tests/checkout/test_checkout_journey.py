@@ -266,3 +266,25 @@ def test_signed_in_customer_gets_email_prefilled_and_owns_the_order(client, shop
     assert response.context["form"].initial["email"] == "alice@example.com"
     pay(client, checkout_form(client), email="alice@example.com")
     assert Order.objects.get().user == alice
+
+
+def test_maintenance_shows_the_admins_message_and_when_it_ends(client, shop):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.models import PaymentMethod
+
+    PaymentMethod.objects.filter(code="alipay").update(
+        maintenance=True,
+        maintenance_message_en="Alipay is being upgraded.",
+        maintenance_message_zh="支付宝正在升级。",
+        maintenance_until=timezone.now() + timedelta(hours=2),
+    )
+    fill_cart(client, "mug")
+    body = client.get(reverse("checkout:checkout")).content.decode()
+    assert "Under maintenance: Alipay is being upgraded." in body
+    assert "Expected back by" in body
+    assert 'value="alipay"' not in body
+    client.cookies["django_language"] = "zh-hans"
+    assert "维护中：支付宝正在升级。" in client.get(reverse("checkout:checkout")).content.decode()
