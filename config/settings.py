@@ -276,6 +276,14 @@ PAYMENTS_GATEWAY = "stripe" if STRIPE_SECRET_KEY else "simulator"
 # and failed with `confirmation_timeout` once they are older than the limit.
 PAYMENTS_RECONCILE_AFTER_SECONDS = env_int("PAYMENTS_RECONCILE_AFTER_SECONDS", 60)
 PAYMENTS_CONFIRMATION_LIMIT_MINUTES = env_int("PAYMENTS_CONFIRMATION_LIMIT_MINUTES", 30)
+# Circuit breaker per method: over a rolling window, technical failures (timeouts, outages, 5xx;
+# never customer declines) above a share of at least MIN_VOLUME attempts degrade the method, and
+# above a higher share open the circuit for a cool-down, after which one probe decides.
+PAYMENTS_HEALTH_WINDOW_SECONDS = env_int("PAYMENTS_HEALTH_WINDOW_SECONDS", 300)
+PAYMENTS_HEALTH_MIN_VOLUME = env_int("PAYMENTS_HEALTH_MIN_VOLUME", 5)
+PAYMENTS_HEALTH_DEGRADED_PERCENT = env_int("PAYMENTS_HEALTH_DEGRADED_PERCENT", 20)
+PAYMENTS_HEALTH_OPEN_PERCENT = env_int("PAYMENTS_HEALTH_OPEN_PERCENT", 50)
+PAYMENTS_HEALTH_COOLDOWN_SECONDS = env_int("PAYMENTS_HEALTH_COOLDOWN_SECONDS", 60)
 # How long the simulator's slow scenarios take to settle.
 SIMULATOR_SETTLE_SECONDS = env_int("SIMULATOR_SETTLE_SECONDS", 3)
 

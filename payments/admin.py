@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .models import (
+    MethodHealth,
+    MethodHealthEvent,
     PaymentAttempt,
     PaymentEvent,
     PaymentMethod,
@@ -30,9 +32,19 @@ class PaymentMethodAdmin(admin.ModelAdmin):
         "provider",
         "enabled",
         "maintenance",
+        "health_state",
         "display_order",
         "fallback_order",
     )
+    list_select_related = ("health",)
+
+    @admin.display(description=_("health"))
+    def health_state(self, method: PaymentMethod) -> str:
+        try:
+            return method.health.get_state_display()
+        except MethodHealth.DoesNotExist:
+            return str(MethodHealth.State.HEALTHY.label)
+
     list_editable = ("enabled", "maintenance")
     list_filter = ("enabled", "maintenance", "provider", "kind")
 
@@ -191,3 +203,17 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     )
     list_filter = ("provider", "type")
     search_fields = ("event_id",)
+
+
+@admin.register(MethodHealthEvent)
+class MethodHealthEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "method",
+        "from_state",
+        "to_state",
+        "technical_failures",
+        "attempts",
+        "reason",
+    )
+    list_filter = ("method", "to_state")

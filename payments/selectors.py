@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from .models import PaymentAttempt, PaymentMethod, Wallet
+from .models import MethodHealth, PaymentAttempt, PaymentMethod, Wallet
 
 if TYPE_CHECKING:
     from .failures import Failure
@@ -21,6 +23,7 @@ REASON_MESSAGES: dict[str, Promise] = {
     "above_maximum": _("This order is over the limit for this method."),
     "wallet_insufficient": _("Your wallet balance is not enough for this order."),
     "not_for_top_up": _("A wallet cannot be topped up from itself."),
+    "method_unhealthy": _("Temporarily unavailable: this method is having problems."),
 }
 
 
@@ -32,6 +35,8 @@ class Availability:
     reason: str = ""
     # The wallet's balance, for the wallet method (minor units of the order's currency).
     balance: int | None = None
+    # Offered, but recently unreliable: shown with a warning and ranked lower.
+    degraded: bool = False
 
     @property
     def message(self) -> str:
@@ -66,22 +71,55 @@ def method_availability(
         return Availability(method, False, "below_minimum")
     if method.max_amount is not None and amount > method.max_amount:
         return Availability(method, False, "above_maximum")
+    health = _health(method)
+    if reason := health_reason(health):
+        return Availability(method, False, reason)
+    degraded = health is not None and health.state == MethodHealth.State.DEGRADED
     if method.kind == PaymentMethod.Kind.WALLET:
         balance = wallet_balance(user=user, currency=currency)
         if balance < amount:
             return Availability(method, False, "wallet_insufficient", balance=balance)
-        return Availability(method, True, balance=balance)
-    return Availability(method, True)
+        return Availability(method, True, balance=balance, degraded=degraded)
+    return Availability(method, True, degraded=degraded)
+
+
+def cooled_down(health: MethodHealth) -> bool:
+    cooldown = timedelta(seconds=settings.PAYMENTS_HEALTH_COOLDOWN_SECONDS)
+    return (
+        health.state == MethodHealth.State.OPEN and timezone.now() >= health.changed_at + cooldown
+    )
+
+
+def health_reason(health: MethodHealth | None) -> str:
+    """Why a method cannot be offered right now because of its health, or "" if it can."""
+    if health is None or health.state != MethodHealth.State.OPEN:
+        return ""
+    if cooled_down(health) and health.probe_attempt_id is None:
+        return ""  # the next attempt is the probe
+    return "method_unhealthy"
+
+
+def _health(method: PaymentMethod) -> MethodHealth | None:
+    try:
+        return method.health
+    except MethodHealth.DoesNotExist:
+        return None
 
 
 def methods_for_amount(
     *, amount: int, currency: str, user: object | None = None
 ) -> list[Availability]:
     """Every method an admin has not switched off, in display order, with its availability."""
-    methods = PaymentMethod.objects.filter(enabled=True).order_by("display_order", "code")
-    return [
+    methods = (
+        PaymentMethod.objects.filter(enabled=True)
+        .select_related("health")
+        .order_by("display_order", "code")
+    )
+    rows = [
         method_availability(method=m, amount=amount, currency=currency, user=user) for m in methods
     ]
+    # Usable first, then the unreliable ones, then what cannot be used; stable within each.
+    return sorted(rows, key=lambda row: (not row.available, row.degraded))
 
 
 @dataclass(frozen=True)
@@ -99,7 +137,7 @@ def alternatives_for(*, attempt: PaymentAttempt, entry: Failure) -> list[Alterna
     order = attempt.order
     rows = methods_for_amount(amount=order.total, currency=order.currency, user=order.user)
     offered, same = [], []
-    for row in sorted(rows, key=lambda r: (r.method.fallback_order, r.method.code)):
+    for row in sorted(rows, key=lambda r: (r.degraded, r.method.fallback_order, r.method.code)):
         if not row.available:
             continue
         if row.method.pk != attempt.method_id:

@@ -75,3 +75,36 @@ def notify_confirmation_timeout(attempt_id: int) -> None:
         f"confirmation_timeout. Check the provider dashboard for reference "
         f"{attempt.provider_reference or '(none)'} before the customer pays again.",
     )
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def alert_health_change(event_pk: int) -> int:
+    """Email the people who run payments when a method's health changes, recovery included."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    from .models import MethodHealthEvent
+
+    event = MethodHealthEvent.objects.select_related("method").get(pk=event_pk)
+    User = get_user_model()
+    recipients = sorted(
+        User.objects.filter(is_active=True, is_staff=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(user_permissions__codename="change_paymentmethod")
+            | Q(groups__permissions__codename="change_paymentmethod")
+        )
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    recipients = sorted(set(recipients) | {email for _name, email in settings.ADMINS})
+    if not recipients:
+        return 0
+    send_mail(
+        f"Payment method {event.method.code}: {event.from_state} -> {event.to_state}",
+        f"{event.method.label_en} is now {event.to_state} ({event.reason}) since "
+        f"{event.created_at:%Y-%m-%d %H:%M:%S %Z}.",
+        None,
+        recipients,
+    )
+    return len(recipients)

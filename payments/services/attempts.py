@@ -29,6 +29,7 @@ from ..models import (
     ALLOWED,
     IN_FLIGHT,
     LATE_CONFIRMATION,
+    MethodHealth,
     PaymentAttempt,
     PaymentEvent,
     PaymentMethod,
@@ -172,6 +173,11 @@ def attempt_create(
     except IntegrityError:
         # Another order raced us to the same key; it is theirs, not a replay of ours.
         raise IdempotencyConflict("This idempotency key is already in use.") from None
+    if MethodHealth.objects.filter(method=method, state=MethodHealth.State.OPEN).exists():
+        from .health import health_claim_probe
+
+        if not health_claim_probe(method=method, attempt=attempt):
+            raise MethodUnavailable("method_unhealthy")  # rolls the attempt back
     PaymentEvent.objects.create(
         attempt=attempt,
         kind=PaymentEvent.Kind.CREATED,
@@ -234,17 +240,19 @@ def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
         return_url=attempt.return_url,
     )
     gateway = get_gateway(attempt.provider)
+    from .health import health_record
+
     try:
         result = gateway.charge(request)
     except InvalidPaymentDetails as exc:
-        return attempt_apply_result(
-            attempt=attempt,
-            result=ChargeResult(outcome=Outcome.FAILED, reference="", failure_code=exc.code),
-            actor=f"provider:{gateway.name}",
-        )
+        result = ChargeResult(outcome=Outcome.FAILED, reference="", failure_code=exc.code)
     except GatewayError as exc:
-        return _attempt_mark_unknown(attempt=attempt, error=exc, provider=gateway.name)
-    return attempt_apply_result(attempt=attempt, result=result, actor=f"provider:{gateway.name}")
+        attempt = _attempt_mark_unknown(attempt=attempt, error=exc, provider=gateway.name)
+        health_record(attempt=attempt, technical=True)
+        return attempt
+    attempt = attempt_apply_result(attempt=attempt, result=result, actor=f"provider:{gateway.name}")
+    health_record(attempt=attempt, technical=False)
+    return attempt
 
 
 def _attempt_mark_unknown(

@@ -38,7 +38,8 @@ def pay(api, number, key="key-1", language="en", **body):
 def test_payment_methods_in_picker_order_with_reasons(api, order):
     PaymentMethod.objects.filter(code="alipay").update(maintenance=True)
     rows = api.get(f"/api/v1/orders/{order}/payment-methods/").json()
-    assert [r["code"] for r in rows] == ["card", "alipay", "wechat_pay", "wallet"]
+    # Usable methods first, then those that cannot take this order.
+    assert [r["code"] for r in rows] == ["card", "wechat_pay", "alipay", "wallet"]
     by_code = {r["code"]: r for r in rows}
     assert by_code["card"] == {
         "code": "card",
