@@ -9,7 +9,35 @@ from payments.gateways import InvalidPaymentDetails, payment_method_token
 from payments.models import PaymentMethod
 
 
-class CheckoutForm(forms.Form):
+class PaymentDetailsMixin:
+    """A method radio list plus what the customer typed for it, turned into a token we may keep.
+
+    The form declares `method` and `payment_method`; the view passes the methods on offer.
+    """
+
+    fields: dict[str, forms.Field]
+    methods: dict[str, PaymentMethod]
+
+    def set_methods(self, methods: list[PaymentMethod]) -> None:
+        self.methods = {m.code: m for m in methods}
+        self.fields["method"].choices = [(m.code, m.label) for m in methods]
+
+    def clean_payment_details(self, data: dict[str, Any]) -> dict[str, Any]:
+        method = self.methods.get(data.get("method", ""))
+        if method is None:
+            return data
+        data["method_obj"] = method
+        try:
+            # A typed test card number becomes its test id here and goes no further.
+            data["payment_method"] = payment_method_token(
+                provider=method.provider, kind=method.kind, value=data.get("payment_method", "")
+            )
+        except InvalidPaymentDetails as exc:
+            self.add_error("payment_method", str(exc))  # type: ignore[attr-defined]
+        return data
+
+
+class CheckoutForm(PaymentDetailsMixin, forms.Form):
     email = forms.EmailField(
         label=_("Email address"),
         help_text=_("We send the receipt here."),
@@ -72,23 +100,10 @@ class CheckoutForm(forms.Form):
 
     def __init__(self, *args: Any, methods: list[PaymentMethod], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.methods = {m.code: m for m in methods}
-        self.fields["method"].choices = [(m.code, m.label) for m in methods]
+        self.set_methods(methods)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        method = self.methods.get(data.get("method", ""))
-        if method is None:
-            return data
-        data["method_obj"] = method
-        try:
-            # A typed test card number becomes its test id here and goes no further.
-            data["payment_method"] = payment_method_token(
-                provider=method.provider, kind=method.kind, value=data.get("payment_method", "")
-            )
-        except InvalidPaymentDetails as exc:
-            self.add_error("payment_method", str(exc))
-        return data
+        return self.clean_payment_details(super().clean())
 
     def billing(self) -> dict[str, str]:
         keys = ("full_name", "address_line1", "city", "postal_code", "country")

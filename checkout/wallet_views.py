@@ -18,17 +18,17 @@ from django.views.decorators.http import require_http_methods
 
 from payments import services as payment_services
 from payments.failures import failure_for
-from payments.gateways import InvalidPaymentDetails, payment_method_token
 from payments.models import PaymentAttempt, PaymentMethod
 from payments.money import to_minor
 from payments.selectors import methods_for_amount, wallet_balance
 
 from . import services
+from .forms import PaymentDetailsMixin
 
 TOP_UP_TOKEN_KEY = "top_up_token"
 
 
-class TopUpForm(forms.Form):
+class TopUpForm(PaymentDetailsMixin, forms.Form):
     amount = forms.DecimalField(
         label=_("Amount"),
         min_value=Decimal("1"),
@@ -52,21 +52,10 @@ class TopUpForm(forms.Form):
 
     def __init__(self, *args: Any, methods: list[PaymentMethod], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.methods = {m.code: m for m in methods}
-        self.fields["method"].choices = [(m.code, m.label) for m in methods]
+        self.set_methods(methods)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        method = self.methods.get(data.get("method", ""))
-        if method is not None:
-            data["method_obj"] = method
-            try:
-                data["payment_method"] = payment_method_token(
-                    provider=method.provider, kind=method.kind, value=data.get("payment_method", "")
-                )
-            except InvalidPaymentDetails as exc:
-                self.add_error("payment_method", str(exc))
-        return data
+        return self.clean_payment_details(super().clean())
 
 
 def _methods(currency: str, user: Any) -> list[PaymentMethod]:

@@ -116,6 +116,11 @@ ALLOWED: dict[str, frozenset[str]] = {
 LATE_CONFIRMATION = (S.FAILED, S.SUCCEEDED)
 
 
+# The idempotency key a provider sees for an attempt: derived from the attempt, so every retry
+# of it (ours, the library's, reconciliation's) is a replay at the provider.
+PROVIDER_KEY_PREFIX = "attempt-"
+
+
 class PaymentAttempt(models.Model):
     """One try to pay one order with one method."""
 
@@ -188,6 +193,10 @@ class PaymentAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}/{self.public_id} ({self.status})"
+
+    @property
+    def provider_key(self) -> str:
+        return f"{PROVIDER_KEY_PREFIX}{self.public_id}"
 
     @property
     def is_in_flight(self) -> bool:

@@ -9,11 +9,11 @@ class WalletGateway:
     name = "wallet"
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
-        from ..models import PaymentAttempt, WalletEntry
+        from ..models import PROVIDER_KEY_PREFIX, PaymentAttempt, WalletEntry
         from ..services.wallet import WalletInsufficient, wallet_move
 
         attempt = PaymentAttempt.objects.select_related("order").get(
-            public_id=request.idempotency_key.removeprefix("attempt-")
+            public_id=request.idempotency_key.removeprefix(PROVIDER_KEY_PREFIX)
         )
         owner = attempt.order.user
         if owner is None:

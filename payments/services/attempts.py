@@ -220,6 +220,18 @@ def attempt_pay(
     return attempt_send(attempt=attempt)
 
 
+def charge_request(attempt: PaymentAttempt) -> ChargeRequest:
+    """What the provider is asked for this attempt: the same every time it is asked."""
+    return ChargeRequest(
+        amount=attempt.amount,
+        currency=attempt.currency,
+        method_kind=attempt.method.kind,
+        payment_method=attempt.payment_method_ref,
+        idempotency_key=attempt.provider_key,
+        return_url=attempt.return_url,
+    )
+
+
 def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
     """Send a created attempt to its provider and record what came back.
 
@@ -231,14 +243,7 @@ def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
         if attempt.status != S.CREATED:
             return attempt
         attempt_transition(attempt=attempt, to=S.SENT, actor="system")
-    request = ChargeRequest(
-        amount=attempt.amount,
-        currency=attempt.currency,
-        method_kind=attempt.method.kind,
-        payment_method=attempt.payment_method_ref,
-        idempotency_key=f"attempt-{attempt.public_id}",
-        return_url=attempt.return_url,
-    )
+    request = charge_request(attempt)
     gateway = get_gateway(attempt.provider)
     from .health import health_record
 

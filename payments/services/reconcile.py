@@ -16,7 +16,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..gateways import (
-    ChargeRequest,
     ChargeResult,
     GatewayError,
     InvalidPaymentDetails,
@@ -24,7 +23,7 @@ from ..gateways import (
     get_gateway,
 )
 from ..models import PaymentAttempt, PaymentEvent
-from .attempts import attempt_apply_result, attempt_transition
+from .attempts import attempt_apply_result, attempt_transition, charge_request
 
 logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status
@@ -41,16 +40,7 @@ def _ask_provider(attempt: PaymentAttempt) -> ChargeResult | None:
     try:
         if attempt.provider_reference:
             return gateway.retrieve(attempt.provider_reference)
-        return gateway.charge(
-            ChargeRequest(
-                amount=attempt.amount,
-                currency=attempt.currency,
-                method_kind=attempt.method.kind,
-                payment_method=attempt.payment_method_ref,
-                idempotency_key=f"attempt-{attempt.public_id}",
-                return_url=attempt.return_url,
-            )
-        )
+        return gateway.charge(charge_request(attempt))
     except InvalidPaymentDetails as exc:
         return ChargeResult(outcome=Outcome.FAILED, reference="", failure_code=exc.code)
     except GatewayError as exc:

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..gateways.stripe import result_from_intent
-from ..models import PaymentAttempt, WebhookEvent
+from ..models import PROVIDER_KEY_PREFIX, PaymentAttempt, WebhookEvent
 from .attempts import PaymentError, attempt_apply_result
 
 logger = logging.getLogger(__name__)
@@ -92,8 +92,9 @@ def _attempt_for(provider: str, intent: dict[str, Any]) -> PaymentAttempt | None
     The key comes first because an event can arrive before our own call has stored the id.
     """
     key = (intent.get("metadata") or {}).get("attempt_key", "")
-    if key.startswith("attempt-"):
-        attempt = PaymentAttempt.objects.filter(public_id=key.removeprefix("attempt-")).first()
+    if key.startswith(PROVIDER_KEY_PREFIX):
+        public_id = key.removeprefix(PROVIDER_KEY_PREFIX)
+        attempt = PaymentAttempt.objects.filter(public_id=public_id).first()
         if attempt is not None:
             return attempt
     if intent.get("id"):
