@@ -111,9 +111,13 @@ def refund_settle(*, refund: Refund, result: RefundResult) -> Refund:
     """Record the provider's answer once; move the attempt and the order on a success."""
     attempt = PaymentAttempt.objects.select_for_update().get(pk=refund.attempt_id)
     refund = Refund.objects.select_for_update().get(pk=refund.pk)
-    if refund.status != Refund.Status.PENDING or result.pending:
+    if refund.status != Refund.Status.PENDING:
         return refund
-    refund.provider_reference = result.reference
+    refund.provider_reference = refund.provider_reference or result.reference
+    if result.pending:
+        # The provider finishes later and tells us by webhook; keep its id to match it then.
+        refund.save(update_fields=["provider_reference"])
+        return refund
     refund.settled_at = timezone.now()
     if not result.succeeded:
         refund.status = Refund.Status.FAILED

@@ -17,13 +17,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ..gateways import RefundResult
 from ..gateways.stripe import result_from_intent
-from ..models import PROVIDER_KEY_PREFIX, PaymentAttempt, WebhookEvent
+from ..models import PROVIDER_KEY_PREFIX, PaymentAttempt, Refund, WebhookEvent
 from .attempts import PaymentError, attempt_apply_result
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+REFUND_EVENTS = {"refund.created", "refund.updated", "refund.failed"}
 INTENT_EVENTS = {
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
@@ -104,6 +106,27 @@ def _attempt_for(provider: str, intent: dict[str, Any]) -> PaymentAttempt | None
     return None
 
 
+def _refund_event(provider: str, data: dict[str, Any]) -> str:
+    """An asynchronous refund (Alipay, WeChat Pay, some cards) finished at the provider."""
+    from .refunds import refund_settle
+
+    refund = Refund.objects.filter(
+        attempt__provider=provider, provider_reference=data.get("id", "")
+    ).first()
+    if refund is None:
+        return "ignored: no refund of ours"
+    status = data.get("status", "")
+    if status in {"pending", "requires_action"}:
+        return f"refund {refund.public_id} still {status}"
+    result = RefundResult(
+        succeeded=status == "succeeded",
+        reference=data["id"],
+        failure_reason=data.get("failure_reason") or status,
+    )
+    refund = refund_settle(refund=refund, result=result)
+    return f"refund {refund.public_id} is {refund.status}"
+
+
 @transaction.atomic
 def webhook_process(*, event_pk: int) -> WebhookEvent:
     """Act on a stored event once. Safe to run twice: a processed event is left alone."""
@@ -111,7 +134,9 @@ def webhook_process(*, event_pk: int) -> WebhookEvent:
     if event.processed_at is not None:
         return event
     outcome = "ignored: not an event we act on"
-    if event.type in INTENT_EVENTS:
+    if event.type in REFUND_EVENTS:
+        outcome = _refund_event(event.provider, event.payload["data"]["object"])
+    elif event.type in INTENT_EVENTS:
         intent = event.payload["data"]["object"]
         attempt = _attempt_for(event.provider, intent)
         if attempt is None:

@@ -29,6 +29,7 @@ class FakeStripe(stripe.HTTPClient):
         self.replies: dict[str, Reply] = {}
         self.requests: list[dict[str, Any]] = []
         self.refunds: list[dict[str, str]] = []
+        self.refund_status = "succeeded"
         self.fail_next: list[str] = []  # "timeout" or "500", consumed one per request
 
     # stripe.HTTPClient interface -------------------------------------------------------------
@@ -65,7 +66,7 @@ class FakeStripe(stripe.HTTPClient):
                         "id": f"re_fake_{len(self.refunds)}",
                         "object": "refund",
                         "amount": int(params["amount"]),
-                        "status": "succeeded",
+                        "status": self.refund_status,
                     },
                     200,
                 )

@@ -179,3 +179,45 @@ def test_back_from_three_d_secure_reads_stripe_at_once(fake, client):
     assert "Paid — thank you!" in page.content.decode()
     attempt.refresh_from_db()
     assert attempt.status == S.SUCCEEDED
+
+
+def test_a_pending_refund_settles_by_webhook(
+    fake, settings, client, django_capture_on_commit_callbacks
+):
+    import json
+
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_test"
+    attempt = pay()
+    fake.refund_status = "pending"
+    refund = services.refund_create(
+        attempt=attempt, amount=500, destination="original", reason="asked", actor="staff:carol"
+    )
+    assert refund.status == "pending" and refund.provider_reference == "re_fake_1"
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.refunded_amount) == (S.SUCCEEDED, 500)  # reserved
+
+    def deliver(status, event_id):
+        body = json.dumps(
+            {
+                "id": event_id,
+                "type": "refund.updated",
+                "data": {"object": {"id": "re_fake_1", "object": "refund", "status": status}},
+            }
+        )
+        header = stripe.WebhookSignature.generate_signature_header(body, "whsec_test")
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(
+                "/payments/webhooks/stripe/",
+                body,
+                content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=header,
+            )
+
+    assert deliver("succeeded", "evt_r1").status_code == 200
+    refund.refresh_from_db()
+    attempt.refresh_from_db()
+    assert refund.status == "succeeded"
+    assert attempt.status == S.PARTIALLY_REFUNDED
+    deliver("failed", "evt_r2")  # a late, contradicting event changes nothing
+    refund.refresh_from_db()
+    assert refund.status == "succeeded"
