@@ -106,6 +106,9 @@ class Order(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
     receipt_sent_at = models.DateTimeField(_("receipt sent"), null=True, blank=True)
+    # One reminder at most, after a failed attempt left the order unpaid; never if opted out.
+    follow_up_sent_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
+    follow_up_opt_out = models.BooleanField(_("no reminders"), default=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -36,4 +38,63 @@ def send_order_receipt(order_id: int) -> bool:
         message.send()
         order.receipt_sent_at = timezone.now()
         order.save(update_fields=["receipt_sent_at", "updated_at"])
+    return True
+
+
+FOLLOW_UP_AFTER = timedelta(minutes=30)
+
+
+@shared_task(acks_late=True)
+def send_follow_ups() -> int:
+    """Every few minutes (beat): remind customers whose payment failed 30+ minutes ago and whose
+    order is still unpaid. One email per order, in its language, never after payment."""
+    from payments.models import IN_FLIGHT, PaymentAttempt
+
+    cutoff = timezone.now() - FOLLOW_UP_AFTER
+    due = (
+        Order.objects.filter(
+            status=OrderStatus.PENDING,
+            kind=Order.Kind.PURCHASE,
+            follow_up_sent_at__isnull=True,
+            follow_up_opt_out=False,
+            attempts__status=PaymentAttempt.Status.FAILED,
+            attempts__settled_at__lte=cutoff,
+        )
+        .exclude(attempts__status__in=sorted(IN_FLIGHT))
+        .distinct()
+        .values_list("pk", flat=True)[:200]
+    )
+    return sum(send_follow_up(pk) for pk in list(due))
+
+
+def send_follow_up(order_id: int) -> bool:
+    """The reminder for one order; the row lock and `follow_up_sent_at` make it once only."""
+    from payments.failures import failure_for
+
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if (
+            order.status != OrderStatus.PENDING
+            or order.follow_up_sent_at is not None
+            or order.follow_up_opt_out
+        ):
+            return False
+        attempt = order.attempts.select_related("method").first()
+        if attempt is None or attempt.status != "failed":
+            return False
+        entry = failure_for(attempt.failure_code, attempt.decline_code)
+        base = settings.SITE_URL + reverse("checkout:order_status", args=[order.number])
+        opt_out = settings.SITE_URL + reverse("checkout:order_no_reminders", args=[order.number])
+        context = {
+            "order": order,
+            "failure": entry,
+            "link": f"{base}?key={order.client_secret}",
+            "opt_out": f"{opt_out}?key={order.client_secret}",
+        }
+        with translation.override(order.language):
+            subject = render_to_string("emails/follow_up_subject.txt", context).strip()
+            body = render_to_string("emails/follow_up.txt", context)
+        EmailMultiAlternatives(subject, body, to=[order.email]).send()
+        order.follow_up_sent_at = timezone.now()
+        order.save(update_fields=["follow_up_sent_at", "updated_at"])
     return True

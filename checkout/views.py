@@ -306,3 +306,16 @@ def order_resume(request: HttpRequest, number: str) -> HttpResponse:
         return redirect("checkout:order_status", order.number)
     request.session[CHECKOUT_TOKEN_KEY] = order.checkout_token
     return redirect("checkout:checkout")
+
+
+@require_http_methods(["GET", "POST"])
+def order_no_reminders(request: HttpRequest, number: str) -> HttpResponse:
+    """Stop reminder emails for an order (the link in the reminder itself)."""
+    order = get_object_or_404(Order, number=number)
+    key = request.POST.get("key") if request.method == "POST" else request.GET.get("key", "")
+    if not _can_view(request, order, key=key or ""):
+        raise Http404
+    if request.method == "POST":
+        Order.objects.filter(pk=order.pk).update(follow_up_opt_out=True)
+        return render(request, "checkout/no_reminders.html", {"order": order, "done": True})
+    return render(request, "checkout/no_reminders.html", {"order": order, "key": key})

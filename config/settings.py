@@ -195,6 +195,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "reconcile-payments": {"task": "payments.tasks.reconcile_payments", "schedule": 60.0},
+    "follow-ups": {"task": "checkout.tasks.send_follow_ups", "schedule": 300.0},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
