@@ -339,3 +339,5 @@ LOGGING = {
 }
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 SUPPORT_EMAIL = env_str("SUPPORT_EMAIL", "support@example.com")
+# /metrics answers staff, or a scraper sending "Authorization: Bearer <METRICS_TOKEN>".
+METRICS_TOKEN = env_str("METRICS_TOKEN")

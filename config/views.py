@@ -9,7 +9,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
@@ -66,3 +67,103 @@ def healthz(request: HttpRequest) -> JsonResponse:
         {"status": "ok" if healthy else "unavailable", "checks": results},
         status=200 if healthy else 503,
     )
+
+
+def _metrics_allowed(request: HttpRequest) -> bool:
+    """Staff, or a scraper holding METRICS_TOKEN; never the public."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return True
+    token = settings.METRICS_TOKEN
+    header = request.headers.get("Authorization", "")
+    return bool(token) and constant_time_compare(header, f"Bearer {token}")
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def _queue_length() -> int | None:
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    if settings.CELERY_BROKER_URL.startswith("filesystem"):
+        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        return sum(1 for path in folder.glob("*.msg") if queue in path.read_text(errors="ignore"))
+    if settings.CELERY_BROKER_URL.startswith("redis"):
+        import redis
+
+        return int(redis.Redis.from_url(settings.CELERY_BROKER_URL).llen(queue))
+    return None
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format: attempts by method and outcome, confirmation time, method health,
+    task queue length and webhook lag."""
+    from django.utils import timezone
+
+    from payments.models import MethodHealth, PaymentMethod, WebhookEvent
+    from payments.selectors import CONFIRMATION_BUCKETS, attempt_counts, confirmation_histogram
+
+    if not _metrics_allowed(request):
+        return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+    out = [
+        "# HELP checkout_payment_attempts_total Payment attempts by method and status.",
+        "# TYPE checkout_payment_attempts_total counter",
+    ]
+    for method, status, count in attempt_counts():
+        labels = f'method="{_label(method)}",status="{status}"'
+        out.append(f"checkout_payment_attempts_total{{{labels}}} {count}")
+    out += [
+        "# HELP checkout_payment_confirmation_seconds Time from an attempt to its final answer.",
+        "# TYPE checkout_payment_confirmation_seconds histogram",
+    ]
+    for row in confirmation_histogram():
+        method = _label(row["method__code"])
+        for bound in CONFIRMATION_BUCKETS:
+            out.append(
+                f'checkout_payment_confirmation_seconds_bucket{{method="{method}",le="{bound}"}} '
+                f"{row[f'le_{bound}']}"
+            )
+        out.append(
+            f'checkout_payment_confirmation_seconds_bucket{{method="{method}",le="+Inf"}} '
+            f"{row['count']}"
+        )
+        total = row["total"].total_seconds() if row["total"] is not None else 0
+        out.append(f'checkout_payment_confirmation_seconds_sum{{method="{method}"}} {total:.3f}')
+        out.append(
+            f'checkout_payment_confirmation_seconds_count{{method="{method}"}} {row["count"]}'
+        )
+    out += [
+        "# HELP checkout_payment_method_health 1 for the state each method is in.",
+        "# TYPE checkout_payment_method_health gauge",
+    ]
+    states = dict(MethodHealth.objects.values_list("method__code", "state"))
+    for code in PaymentMethod.objects.order_by("code").values_list("code", flat=True):
+        current = states.get(code, MethodHealth.State.HEALTHY)
+        for state in MethodHealth.State.values:
+            value = 1 if state == current else 0
+            out.append(
+                f'checkout_payment_method_health{{method="{_label(code)}",state="{state}"}} {value}'
+            )
+    queued = _queue_length()
+    if queued is not None:
+        out += [
+            "# HELP checkout_task_queue_length Tasks waiting in the Celery queue.",
+            "# TYPE checkout_task_queue_length gauge",
+            f'checkout_task_queue_length{{queue="{_label(settings.CELERY_TASK_DEFAULT_QUEUE)}"}} '
+            f"{queued}",
+        ]
+    oldest = (
+        WebhookEvent.objects.filter(processed_at__isnull=True)
+        .order_by("received_at")
+        .values_list("received_at", flat=True)
+        .first()
+    )
+    lag = (timezone.now() - oldest).total_seconds() if oldest else 0
+    out += [
+        "# HELP checkout_webhook_lag_seconds Age of the oldest webhook event not processed yet.",
+        "# TYPE checkout_webhook_lag_seconds gauge",
+        f"checkout_webhook_lag_seconds {lag:.3f}",
+    ]
+    return HttpResponse("\n".join(out) + "\n", content_type="text/plain; version=0.0.4")
