@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -37,6 +38,50 @@ class PaymentMethodAdmin(admin.ModelAdmin):
         "fallback_order",
     )
     list_select_related = ("health",)
+    actions = ["enable", "disable", "end_maintenance"]
+    fieldsets = (
+        (None, {"fields": ("code", "kind", "provider", "label_en", "label_zh", "enabled")}),
+        (
+            _("Maintenance"),
+            {
+                "fields": (
+                    "maintenance",
+                    "maintenance_message_en",
+                    "maintenance_message_zh",
+                    "maintenance_until",
+                ),
+                "description": _(
+                    "Customers see the message in their language; maintenance lifts itself "
+                    "at the end time."
+                ),
+            },
+        ),
+        (_("Limits"), {"fields": ("min_amount", "max_amount", "currencies")}),
+        (_("Order"), {"fields": ("display_order", "fallback_order")}),
+    )
+
+    def _apply(self, request: HttpRequest, queryset: Any, message: str, **changes: Any) -> None:
+        """Change the selected methods and write who did what into the admin log."""
+        for method in queryset:
+            for field, value in changes.items():
+                setattr(method, field, value)
+            method.save(update_fields=list(changes))
+            self.log_change(request, method, message)
+        self.message_user(request, f"{message}: {', '.join(m.code for m in queryset)}")
+
+    @admin.action(description=_("Enable the selected methods"), permissions=["change"])
+    def enable(self, request: HttpRequest, queryset: Any) -> None:
+        self._apply(request, queryset, "Enabled", enabled=True)
+
+    @admin.action(description=_("Disable the selected methods"), permissions=["change"])
+    def disable(self, request: HttpRequest, queryset: Any) -> None:
+        self._apply(request, queryset, "Disabled", enabled=False)
+
+    @admin.action(description=_("End maintenance now"), permissions=["change"])
+    def end_maintenance(self, request: HttpRequest, queryset: Any) -> None:
+        self._apply(
+            request, queryset, "Maintenance ended", maintenance=False, maintenance_until=None
+        )
 
     @admin.display(description=_("health"))
     def health_state(self, method: PaymentMethod) -> str:

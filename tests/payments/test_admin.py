@@ -64,3 +64,44 @@ def test_customers_cannot_open_admin(client, alice, paid):
     response = client.get(reverse("admin:payments_paymentattempt_changelist"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert not WebhookEvent.objects.exists()
+
+
+def test_quick_actions_switch_methods_and_are_logged(client, carol, shop):
+    from django.contrib.admin.models import LogEntry
+
+    from payments.models import PaymentMethod
+    from payments.selectors import methods_for_amount
+
+    client.force_login(carol)
+    url = reverse("admin:payments_paymentmethod_changelist")
+    alipay = PaymentMethod.objects.get(code="alipay")
+    response = client.post(url, {"action": "disable", "_selected_action": [alipay.pk]})
+    assert response.status_code == 302
+    # The checkout sees it on the next request: nothing caches methods.
+    assert "alipay" not in [r.method.code for r in methods_for_amount(amount=100, currency="USD")]
+    PaymentMethod.objects.filter(pk=alipay.pk).update(enabled=True, maintenance=True)
+    client.post(url, {"action": "end_maintenance", "_selected_action": [alipay.pk]})
+    alipay.refresh_from_db()
+    assert alipay.enabled and not alipay.maintenance
+    log = list(
+        LogEntry.objects.filter(object_id=str(alipay.pk)).values_list(
+            "user__email", "change_message"
+        )
+    )
+    assert ("carol@example.com", "Disabled") in log and (
+        "carol@example.com",
+        "Maintenance ended",
+    ) in log
+
+
+def test_support_agents_cannot_switch_methods(client, bob, shop):
+    from payments.models import PaymentMethod
+
+    client.force_login(bob)
+    card = PaymentMethod.objects.get(code="card")
+    client.post(
+        reverse("admin:payments_paymentmethod_changelist"),
+        {"action": "disable", "_selected_action": [card.pk]},
+    )
+    card.refresh_from_db()
+    assert card.enabled
