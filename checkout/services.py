@@ -163,6 +163,7 @@ def checkout_pay(
     user: Any,
     language: str,
     return_url_for: Any,
+    client_ip: str | None = None,
 ) -> CheckoutOutcome:
     """The Pay button: find or create this checkout's order, then pay it once.
 
@@ -182,6 +183,7 @@ def checkout_pay(
         payment_method=payment_method,
         user=user,
         return_url=return_url_for(order),
+        client_ip=client_ip,
     )
     order.refresh_from_db()
     return CheckoutOutcome(order=order, attempt=attempt)

@@ -223,6 +223,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             user=user,
             language=get_language() or "en",
             return_url_for=lambda order: reverse("checkout:order_status", args=[order.number]),
+            client_ip=request.META.get("REMOTE_ADDR"),
         )
     except payment_services.PaymentInProgress as exc:
         return redirect("checkout:order_status", exc.attempt.order.number)

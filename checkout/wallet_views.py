@@ -97,6 +97,7 @@ def wallet_top_up(request: HttpRequest) -> HttpResponse:
             payment_method=data["payment_method"],
             user=request.user,
             return_url=reverse("checkout:order_status", args=[order.number]),
+            client_ip=request.META.get("REMOTE_ADDR"),
         )
     except payment_services.PaymentInProgress:
         return redirect("checkout:order_status", order.number)

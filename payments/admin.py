@@ -137,7 +137,7 @@ class RefundForm(forms.Form):
 @admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(admin.ModelAdmin):
     list_display = ("public_id", "order", "method", "amount", "currency", "status", "created_at")
-    list_filter = ("status", "method", "provider")
+    list_filter = ("status", "risk_outcome", "risk_rule", "method", "provider")
     search_fields = ("public_id", "order__number", "order__email", "provider_reference")
     readonly_fields = [f.name for f in PaymentAttempt._meta.fields]
     inlines = [PaymentEventInline, RefundInline]

@@ -138,6 +138,7 @@ class OrderPayments(APIView):
                 idempotency_key=key,
                 payment_method=token,
                 user=request.user,
+                client_ip=request.META.get("REMOTE_ADDR"),
             )
             if created:
                 attempt = services.attempt_send(attempt=attempt)

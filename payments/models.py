@@ -153,6 +153,10 @@ class PaymentAttempt(models.Model):
     failure_code = models.CharField(_("failure code"), max_length=60, blank=True)
     decline_code = models.CharField(_("decline code"), max_length=60, blank=True)
     failure_category = models.CharField(_("failure category"), max_length=30, blank=True)
+    client_ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
+    # The risk check's verdict before sending: allow, review (sent, flagged for staff), refuse.
+    risk_outcome = models.CharField(_("risk outcome"), max_length=10, blank=True)
+    risk_rule = models.CharField(_("risk rule"), max_length=40, blank=True)
     # Reserved by refunds that are pending or done; a failed refund gives its share back.
     refunded_amount = models.PositiveBigIntegerField(_("refunded (minor units)"), default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -220,6 +224,7 @@ class PaymentEvent(models.Model):
         RECONCILED = "reconciled", _("Checked with the provider")
         ORDER_PAID = "order_paid", _("Order marked paid")
         REFUND = "refund", _("Refund")
+        RISK = "risk", _("Risk check")
 
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -333,6 +338,7 @@ class WalletEntry(models.Model):
         TOP_UP = "top_up", _("Top-up")
         PAYMENT = "payment", _("Payment")
         REFUND = "refund", _("Refund")
+        RISK = "risk", _("Risk check")
         ADJUSTMENT = "adjustment", _("Adjustment")
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")

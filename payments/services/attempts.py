@@ -128,6 +128,7 @@ def attempt_create(
     payment_method: str = "",
     user: Any = None,
     return_url: str = "",
+    client_ip: str | None = None,
 ) -> tuple[PaymentAttempt, bool]:
     """Create the attempt, or return the one this idempotency key already made.
 
@@ -169,6 +170,7 @@ def attempt_create(
                 payment_method_ref=payment_method,
                 provider=method.provider,
                 return_url=return_url,
+                client_ip=client_ip or None,
             )
     except IntegrityError:
         # Another order raced us to the same key; it is theirs, not a replay of ours.
@@ -202,6 +204,7 @@ def attempt_pay(
     payment_method: str = "",
     user: Any = None,
     return_url: str = "",
+    client_ip: str | None = None,
 ) -> PaymentAttempt:
     """Pay an order: create the attempt and send it, or return what this key already did.
 
@@ -214,10 +217,39 @@ def attempt_pay(
         payment_method=payment_method,
         user=user,
         return_url=return_url,
+        client_ip=client_ip,
     )
     if not created:
         return attempt
     return attempt_send(attempt=attempt)
+
+
+def _risk_check(attempt: PaymentAttempt) -> bool:
+    """Run the risk rules on a locked, created attempt. False when it was refused (failed)."""
+    from .. import risk
+
+    decision = risk.assess(attempt)
+    attempt.risk_outcome, attempt.risk_rule = decision.outcome, decision.rule
+    attempt.save(update_fields=["risk_outcome", "risk_rule", "updated_at"])
+    if decision.outcome != risk.ALLOW:
+        PaymentEvent.objects.create(
+            attempt=attempt,
+            kind=PaymentEvent.Kind.RISK,
+            actor="risk",
+            message=f"{decision.outcome}: {decision.rule}",
+            payload={"outcome": decision.outcome, "rule": decision.rule, "detail": decision.detail},
+        )
+    if decision.outcome != risk.REFUSE:
+        return True
+    attempt.failure_code, attempt.failure_category = "risk_refused", "contact_support"
+    attempt_transition(
+        attempt=attempt,
+        to=S.FAILED,
+        actor="risk",
+        message=f"refused by {decision.rule}",
+        extra_fields=("failure_code", "failure_category"),
+    )
+    return False
 
 
 def charge_request(attempt: PaymentAttempt) -> ChargeRequest:
@@ -239,8 +271,12 @@ def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
     blocks any other attempt for the order. A timeout or outage leaves it `unknown`.
     """
     with transaction.atomic():
-        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+        attempt = (
+            PaymentAttempt.objects.select_for_update().select_related("order").get(pk=attempt.pk)
+        )
         if attempt.status != S.CREATED:
+            return attempt
+        if not _risk_check(attempt):
             return attempt
         attempt_transition(attempt=attempt, to=S.SENT, actor="system")
     request = charge_request(attempt)

@@ -1,0 +1,109 @@
+"""Risk rules: each one's allow / review / refuse, what the customer is told, and the appeal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from payments import services
+from payments.models import AttemptStatus, PaymentEvent, SimulatedCharge
+from tests.checkout.helpers import checkout_form, fill_cart, pay
+from tests.factories import OrderFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+S = AttemptStatus
+
+
+@pytest.fixture(autouse=True)
+def thresholds(settings):
+    settings.RISK_VELOCITY_REVIEW = 3
+    settings.RISK_VELOCITY_REFUSE = 5
+    settings.RISK_NEW_ACCOUNT_REVIEW_AMOUNT = 50_000
+    settings.RISK_NEW_ACCOUNT_REFUSE_AMOUNT = 200_000
+    settings.RISK_FAILURE_STREAK = 3
+
+
+def attempt(shop, *, order=None, ip=None, token="pm_card_visa", key=[0]):  # noqa: B006
+    key[0] += 1
+    return services.attempt_pay(
+        order=order or OrderFactory(),
+        method=shop["methods"]["card"],
+        idempotency_key=f"r{key[0]}",
+        payment_method=token,
+        client_ip=ip,
+    )
+
+
+def test_an_ordinary_payment_is_allowed(shop):
+    paid = attempt(shop)
+    assert (paid.status, paid.risk_outcome, paid.risk_rule) == (S.SUCCEEDED, "allow", "")
+    assert not paid.events.filter(kind=PaymentEvent.Kind.RISK).exists()
+
+
+def test_velocity_from_one_address_reviews_then_refuses(shop):
+    outcomes = [attempt(shop, ip="203.0.113.7") for _ in range(6)]
+    assert [a.risk_outcome for a in outcomes] == ["allow"] * 3 + ["review"] * 2 + ["refuse"]
+    flagged = outcomes[3]
+    assert flagged.status == S.SUCCEEDED and flagged.risk_rule == "velocity"
+    refused = outcomes[5]
+    assert (refused.status, refused.failure_code) == (S.FAILED, "risk_refused")
+    assert SimulatedCharge.objects.count() == 5  # the refused one never reached the provider
+    event = refused.events.get(kind=PaymentEvent.Kind.RISK)
+    assert event.payload["rule"] == "velocity" and "5 other attempts" in event.payload["detail"]
+
+
+def test_other_addresses_are_not_slowed_down(shop):
+    for i in range(6):
+        assert attempt(shop, ip=f"198.51.100.{i}").risk_outcome == "allow"
+
+
+@pytest.mark.parametrize(
+    ("amount", "outcome"), [(49_999, "allow"), (50_000, "review"), (200_000, "refuse")]
+)
+def test_large_amounts_from_guests(shop, amount, outcome):
+    assert attempt(shop, order=OrderFactory(total=amount)).risk_outcome == outcome
+
+
+def test_established_accounts_may_spend_more(shop):
+    old = UserFactory(date_joined=timezone.now() - timedelta(days=30))
+    young = UserFactory()
+    assert attempt(shop, order=OrderFactory(user=old, total=300_000)).risk_outcome == "allow"
+    assert attempt(shop, order=OrderFactory(user=young, total=300_000)).risk_outcome == "refuse"
+
+
+def test_a_streak_of_failures_is_refused(shop):
+    for _ in range(3):
+        attempt(
+            shop,
+            order=OrderFactory(email="tester@example.com"),
+            token="pm_card_visa_chargeDeclined",
+        )
+    blocked = attempt(shop, order=OrderFactory(email="Tester@example.com"))
+    assert (blocked.status, blocked.risk_rule) == (S.FAILED, "failure_streak")
+
+
+def test_the_customer_is_told_what_to_do_and_can_appeal(client, shop, settings):
+    settings.RISK_NEW_ACCOUNT_REFUSE_AMOUNT = 1000
+    fill_cart(client, "mug")
+    response = pay(client, checkout_form(client))
+    assert response.status_code == 402
+    box = response.content.decode().split('id="payment-failure"')[1].split("</div>")[0]
+    assert "We could not accept this payment after a security check." in box
+    assert "ask us to review it" in box
+    assert "1000" not in box and "amount_for_account_age" not in box  # thresholds stay secret
+    assert "code=risk_refused" in box  # the support link carries the appeal's context
+    assert 'name="switch_method" value="alipay"' in box  # another way is offered
+
+
+def test_staff_can_find_flagged_attempts(client, carol, shop):
+    for _ in range(4):
+        attempt(shop, ip="203.0.113.9")
+    client.force_login(carol)
+    page = client.get(
+        reverse("admin:payments_paymentattempt_changelist"), {"risk_outcome": "review"}
+    )
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == 1
