@@ -157,3 +157,13 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
+
+
+class CheckoutVisit(models.Model):
+    """One per checkout page session (its token): the top of the payment funnel."""
+
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.token

@@ -21,7 +21,7 @@ from payments.selectors import Alternative, alternatives_for, methods_for_amount
 
 from . import services
 from .forms import AddToCartForm, CheckoutForm
-from .models import Order, Product
+from .models import CheckoutVisit, Order, Product
 from .selectors import cart_get
 
 CHECKOUT_TOKEN_KEY = "checkout_token"
@@ -64,6 +64,7 @@ def _initial(request: HttpRequest) -> dict[str, str]:
     token = request.session.get(CHECKOUT_TOKEN_KEY)
     if not token:
         token = request.session[CHECKOUT_TOKEN_KEY] = uuid.uuid4().hex
+        CheckoutVisit.objects.create(token=token)  # counted once per checkout, for the funnel
     initial = {"checkout_token": token, "idempotency_key": uuid.uuid4().hex}
     user = request.user
     if user.is_authenticated:
@@ -179,6 +180,13 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return _where_next(replayed)
     cart_obj = cart_get(request.session)
     if not cart_obj:
+        token = request.POST.get("checkout_token", "")
+        done = Order.objects.filter(checkout_token=token).exclude(status=Order.Status.PENDING)
+        order = done.first() if token else None
+        if order is not None and _can_view(request, order):
+            # A second tab of a checkout that is already paid: show that, charge nothing.
+            messages.info(request, _("This order is already paid. Here it is."))
+            return redirect("checkout:order_status", order.number)
         messages.info(request, _("Your cart is empty. Add something before checking out."))
         return redirect("checkout:product_list")
     user = request.user if request.user.is_authenticated else None

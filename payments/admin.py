@@ -1,3 +1,5 @@
+import csv
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -7,9 +9,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import services
+from . import analytics, services
 from .models import (
     MethodHealth,
     MethodHealthEvent,
@@ -124,6 +127,18 @@ class RefundInline(admin.TabularInline):
         return False
 
 
+class PeriodForm(forms.Form):
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    bucket = forms.ChoiceField(
+        label=_("Per"), required=False, choices=[("day", _("day")), ("hour", _("hour"))]
+    )
+
+
 class RefundForm(forms.Form):
     amount = forms.DecimalField(
         label=_("Amount"), min_value=Decimal("0.01"), max_digits=12, decimal_places=3
@@ -149,9 +164,111 @@ class PaymentAttemptAdmin(admin.ModelAdmin):
                 "<int:pk>/refund/",
                 self.admin_site.admin_view(self.refund_view),
                 name="payments_paymentattempt_refund",
-            )
+            ),
+            path(
+                "dashboard/",
+                self.admin_site.admin_view(self.dashboard_view),
+                name="payments_dashboard",
+            ),
+            path(
+                "export.csv",
+                self.admin_site.admin_view(self.export_view),
+                name="payments_export",
+            ),
         ]
         return own + super().get_urls()
+
+    def _period(self, request: HttpRequest) -> tuple[PeriodForm, datetime, datetime, str]:
+        form = PeriodForm(request.GET or None)
+        today = timezone.localdate()
+        start, end, bucket = today - timedelta(days=6), today, "day"
+        if form.is_valid():
+            start = form.cleaned_data["start"] or start
+            end = form.cleaned_data["end"] or end
+            bucket = form.cleaned_data["bucket"] or bucket
+        since = timezone.make_aware(datetime.combine(start, time.min))
+        until = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
+        return form, since, until, bucket
+
+    def dashboard_view(self, request: HttpRequest) -> HttpResponse:
+        """Success rates, failure reasons, the funnel, confirmation time and refunds."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form, since, until, bucket = self._period(request)
+        rates = analytics.success_rates(since=since, until=until, bucket=bucket)
+        charts = [
+            {
+                "method": code,
+                "svg": analytics.bar_chart(points, title=f"{code}: success rate per {bucket}"),
+                "points": points,
+            }
+            for code, points in rates.items()
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Payments dashboard"),
+            "form": form,
+            "since": since,
+            "until": until,
+            "charts": charts,
+            "failures": analytics.top_failures(since=since, until=until),
+            "funnel": analytics.funnel(since=since, until=until),
+            "median": analytics.median_confirmation_seconds(since=since, until=until),
+            "refunds": analytics.refund_totals(since=since, until=until),
+            "export_query": request.GET.urlencode(),
+        }
+        return render(request, "admin/payments/dashboard.html", context)
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """Attempts of the period as CSV, for spreadsheets and accountants."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        _form, since, until, _bucket = self._period(request)
+        rows = (
+            PaymentAttempt.objects.filter(created_at__gte=since, created_at__lt=until)
+            .select_related("order", "method")
+            .order_by("created_at")
+        )
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="attempts-{since:%Y%m%d}-{until:%Y%m%d}.csv"'
+        )
+        writer = csv.writer(response)
+        writer.writerow(
+            [
+                "attempt",
+                "order",
+                "method",
+                "amount",
+                "currency",
+                "status",
+                "failure_code",
+                "decline_code",
+                "risk",
+                "refunded",
+                "created_at",
+                "settled_at",
+            ]
+        )
+        for a in rows.iterator():
+            writer.writerow(
+                [
+                    a.public_id,
+                    a.order.number,
+                    a.method.code,
+                    a.amount,
+                    a.currency,
+                    a.status,
+                    a.failure_code,
+                    a.decline_code,
+                    a.risk_outcome,
+                    a.refunded_amount,
+                    a.created_at.isoformat(),
+                    a.settled_at.isoformat() if a.settled_at else "",
+                ]
+            )
+        return response
 
     def refund_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Refund all or part of a paid attempt; staff need the add-refund permission."""

@@ -24,6 +24,7 @@ REASON_MESSAGES: dict[str, Promise] = {
     "wallet_insufficient": _("Your wallet balance is not enough for this order."),
     "not_for_top_up": _("A wallet cannot be topped up from itself."),
     "method_unhealthy": _("Temporarily unavailable: this method is having problems."),
+    "sign_in_required": _("Sign in to pay with your wallet."),
 }
 
 
@@ -76,6 +77,8 @@ def method_availability(
         return Availability(method, False, reason)
     degraded = health is not None and health.state == MethodHealth.State.DEGRADED
     if method.kind == PaymentMethod.Kind.WALLET:
+        if user is None or not getattr(user, "is_authenticated", False):
+            return Availability(method, False, "sign_in_required")
         balance = wallet_balance(user=user, currency=currency)
         if balance < amount:
             return Availability(method, False, "wallet_insufficient", balance=balance)

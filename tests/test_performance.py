@@ -25,7 +25,7 @@ def test_product_list_queries_do_not_grow_with_products(
 
 def test_checkout_page_query_budget(client, shop, django_assert_max_num_queries):
     fill_cart(client, "mug", "tea")
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         assert client.get(reverse("checkout:checkout")).status_code == 200
 
 

@@ -49,8 +49,8 @@ def test_payment_methods_in_picker_order_with_reasons(api, order):
         "message": "",
     }
     assert by_code["alipay"]["available"] is False and by_code["alipay"]["reason"] == "maintenance"
-    assert by_code["wallet"]["reason"] == "wallet_insufficient"
-    assert by_code["wallet"]["message"] == "Your wallet balance is not enough for this order."
+    assert by_code["wallet"]["reason"] == "sign_in_required"
+    assert by_code["wallet"]["message"] == "Sign in to pay with your wallet."
 
 
 def test_payment_methods_in_chinese(api, order):

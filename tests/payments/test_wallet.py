@@ -162,5 +162,5 @@ def test_checkout_shows_the_balance_and_pays_with_the_wallet(client, alice, shop
 def test_guests_see_the_wallet_as_unavailable(client, shop):
     fill_cart(client, "mug")
     page = client.get(reverse("checkout:checkout")).content.decode()
-    assert "Your wallet balance is not enough for this order." in page
+    assert "Sign in to pay with your wallet." in page and "Balance:" not in page
     assert PaymentMethod.objects.filter(code="wallet").exists()

@@ -1,0 +1,117 @@
+"""Reads for the payments dashboard: success rates, failure reasons, the funnel, confirmation
+time and refunds over a period; and the small inline SVG charts that show them (no CDN)."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDay, TruncHour
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from checkout.models import CheckoutVisit, Order
+
+from .models import PAID, PaymentAttempt, Refund
+
+SETTLED_OK = sorted(PAID)
+
+
+@dataclass(frozen=True)
+class RatePoint:
+    start: datetime
+    attempts: int
+    succeeded: int
+
+    @property
+    def percent(self) -> int:
+        """Whole percent, rounded down: display only, never money."""
+        return self.succeeded * 100 // self.attempts if self.attempts else 0
+
+
+def success_rates(*, since: datetime, until: datetime, bucket: str) -> dict[str, list[RatePoint]]:
+    """Per method, per hour or day: attempts that got an answer, and how many succeeded."""
+    trunc = TruncHour if bucket == "hour" else TruncDay
+    rows = (
+        PaymentAttempt.objects.filter(created_at__gte=since, created_at__lt=until)
+        .exclude(status__in=["created", "sent", "unknown", "processing", "requires_action"])
+        .annotate(start=trunc("created_at"))
+        .values("method__code", "start")
+        .annotate(n=Count("id"), ok=Count("id", filter=Q(status__in=SETTLED_OK)))
+        .order_by("method__code", "start")
+    )
+    rates: dict[str, list[RatePoint]] = {}
+    for row in rows:
+        rates.setdefault(row["method__code"], []).append(
+            RatePoint(row["start"], row["n"], row["ok"])
+        )
+    return rates
+
+
+def top_failures(*, since: datetime, until: datetime, limit: int = 10) -> list[tuple[str, int]]:
+    rows = (
+        PaymentAttempt.objects.filter(
+            created_at__gte=since, created_at__lt=until, status=PaymentAttempt.Status.FAILED
+        )
+        .values("failure_code", "decline_code")
+        .annotate(n=Count("id"))
+        .order_by("-n", "failure_code")[:limit]
+    )
+    return [(row["decline_code"] or row["failure_code"] or "unknown", row["n"]) for row in rows]
+
+
+def funnel(*, since: datetime, until: datetime) -> dict[str, int]:
+    """Checkout pages opened, orders with a payment attempt, orders paid, in the period."""
+    period = {"created_at__gte": since, "created_at__lt": until}
+    return {
+        "viewed": CheckoutVisit.objects.filter(**period).count(),
+        "attempted": Order.objects.filter(**period, attempts__isnull=False).distinct().count(),
+        "paid": Order.objects.filter(**period, paid_at__isnull=False).count(),
+    }
+
+
+def median_confirmation_seconds(*, since: datetime, until: datetime) -> float | None:
+    pairs = PaymentAttempt.objects.filter(
+        created_at__gte=since, created_at__lt=until, settled_at__isnull=False
+    ).values_list("created_at", "settled_at")[:10_000]
+    durations = [(settled - created).total_seconds() for created, settled in pairs]
+    return statistics.median(durations) if durations else None
+
+
+def refund_totals(*, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    return list(
+        Refund.objects.filter(created_at__gte=since, created_at__lt=until)
+        .values("status", "currency")
+        .annotate(n=Count("id"), amount=Sum("amount"))
+        .order_by("status", "currency")
+    )
+
+
+def bar_chart(
+    points: list[RatePoint], *, title: str, width: int = 480, height: int = 120
+) -> SafeString:
+    """Success rate per bucket as bars, with a text alternative; numbers only go into the SVG."""
+    if not points:
+        return mark_safe("")  # noqa: S308 - constant
+    gap = 2
+    bar = max(2, (width - gap * len(points)) // len(points))
+    parts = []
+    for index, point in enumerate(points):
+        h = point.percent * (height - 20) // 100
+        x = index * (bar + gap)
+        parts.append(
+            f'<rect x="{x}" y="{height - h}" width="{bar}" height="{h}" fill="#0b5cad">'
+            f"<title>{point.start:%Y-%m-%d %H:%M} {point.percent}% ({point.succeeded}/"
+            f"{point.attempts})</title></rect>"
+        )
+    svg = (
+        f'<svg role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
+        f'<line x1="0" y1="{height - 1}" x2="{width}" y2="{height - 1}" stroke="#4a4a4a"/>'
+        + "".join(parts)
+        + "</svg>"
+    )
+    return mark_safe(svg)  # noqa: S308 - built from numbers and an escaped title
