@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import analytics, services
 from .models import (
+    PAID,
     MethodHealth,
     MethodHealthEvent,
     PaymentAttempt,
@@ -37,10 +39,39 @@ class PaymentMethodAdmin(admin.ModelAdmin):
         "enabled",
         "maintenance",
         "health_state",
+        "success_last_hour",
+        "success_last_day",
         "display_order",
         "fallback_order",
     )
     list_select_related = ("health",)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        """Success rates over the last hour and day, counted in the list's one query."""
+        now = timezone.now()
+        answered = ~Q(
+            attempts__status__in=["created", "sent", "unknown", "processing", "requires_action"]
+        )
+        paid = Q(attempts__status__in=sorted(PAID))
+        counts = {}
+        for name, since in (("hour", now - timedelta(hours=1)), ("day", now - timedelta(days=1))):
+            recent = Q(attempts__created_at__gte=since) & answered
+            counts[f"n_{name}"] = Count("attempts", filter=recent)
+            counts[f"ok_{name}"] = Count("attempts", filter=recent & paid)
+        return super().get_queryset(request).annotate(**counts)
+
+    @staticmethod
+    def _rate(ok: int, n: int) -> str:
+        return f"{ok * 100 // n}% ({ok}/{n})" if n else "—"
+
+    @admin.display(description=_("success, last hour"))
+    def success_last_hour(self, method: Any) -> str:
+        return self._rate(method.ok_hour, method.n_hour)
+
+    @admin.display(description=_("success, last 24 h"))
+    def success_last_day(self, method: Any) -> str:
+        return self._rate(method.ok_day, method.n_day)
+
     actions = ["enable", "disable", "end_maintenance"]
     fieldsets = (
         (None, {"fields": ("code", "kind", "provider", "label_en", "label_zh", "enabled")}),

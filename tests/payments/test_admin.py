@@ -105,3 +105,27 @@ def test_support_agents_cannot_switch_methods(client, bob, shop):
     )
     card.refresh_from_db()
     assert card.enabled
+
+
+def test_method_list_shows_success_rates_for_the_last_hour_and_day(client, carol, shop):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    card = shop["methods"]["card"]
+    with time_machine.travel(timezone.now() - timedelta(hours=5), tick=False):
+        services.attempt_pay(
+            order=OrderFactory(),
+            method=card,
+            idempotency_key="old",
+            payment_method="pm_card_visa_chargeDeclined",
+        )
+    for key, token in (("a", "pm_card_visa"), ("b", "pm_card_visa"), ("c", "pm_sim_outage")):
+        services.attempt_pay(
+            order=OrderFactory(), method=card, idempotency_key=key, payment_method=token
+        )
+    client.force_login(carol)
+    body = client.get(reverse("admin:payments_paymentmethod_changelist")).content.decode()
+    assert "100% (2/2)" in body  # last hour: the unanswered one does not count
+    assert "66% (2/3)" in body  # last 24 h: the older decline counts
