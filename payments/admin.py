@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import analytics, services
 from .models import (
+    IN_FLIGHT,
     PAID,
     MethodHealth,
     MethodHealthEvent,
@@ -27,6 +28,19 @@ from .models import (
     WebhookEvent,
 )
 from .money import format_money, to_major, to_minor
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Money records shown beside their parent, never edited or added there."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
 
 
 @admin.register(PaymentMethod)
@@ -49,9 +63,7 @@ class PaymentMethodAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> Any:
         """Success rates over the last hour and day, counted in the list's one query."""
         now = timezone.now()
-        answered = ~Q(
-            attempts__status__in=["created", "sent", "unknown", "processing", "requires_action"]
-        )
+        answered = ~Q(attempts__status__in=sorted(IN_FLIGHT))
         paid = Q(attempts__status__in=sorted(PAID))
         counts = {}
         for name, since in (("hour", now - timedelta(hours=1)), ("day", now - timedelta(days=1))):
@@ -128,18 +140,12 @@ class PaymentMethodAdmin(admin.ModelAdmin):
     list_filter = ("enabled", "maintenance", "provider", "kind")
 
 
-class PaymentEventInline(admin.TabularInline):
+class PaymentEventInline(ReadOnlyInline):
     model = PaymentEvent
     fields = ("created_at", "kind", "from_status", "to_status", "actor", "message", "payload")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
-class RefundInline(admin.TabularInline):
+class RefundInline(ReadOnlyInline):
     model = Refund
     fields = (
         "created_at",
@@ -150,12 +156,6 @@ class RefundInline(admin.TabularInline):
         "failure_reason",
         "created_by",
     )
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 class PeriodForm(forms.Form):
@@ -365,15 +365,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class WalletEntryInline(admin.TabularInline):
+class WalletEntryInline(ReadOnlyInline):
     model = WalletEntry
     fields = ("created_at", "kind", "amount", "attempt", "reference", "note", "created_by")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(Wallet)

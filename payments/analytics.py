@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from checkout.models import CheckoutVisit, Order
 
-from .models import PAID, PaymentAttempt, Refund
+from .models import IN_FLIGHT, PAID, PaymentAttempt, Refund
 
 SETTLED_OK = sorted(PAID)
 
@@ -37,7 +37,7 @@ def success_rates(*, since: datetime, until: datetime, bucket: str) -> dict[str,
     trunc = TruncHour if bucket == "hour" else TruncDay
     rows = (
         PaymentAttempt.objects.filter(created_at__gte=since, created_at__lt=until)
-        .exclude(status__in=["created", "sent", "unknown", "processing", "requires_action"])
+        .exclude(status__in=sorted(IN_FLIGHT))
         .annotate(start=trunc("created_at"))
         .values("method__code", "start")
         .annotate(n=Count("id"), ok=Count("id", filter=Q(status__in=SETTLED_OK)))
