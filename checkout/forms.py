@@ -18,11 +18,13 @@ class PaymentDetailsMixin:
     fields: dict[str, forms.Field]
     methods: dict[str, PaymentMethod]
 
-    def set_methods(self, methods: list[PaymentMethod]) -> None:
+    def __init__(self, *args: Any, methods: list[PaymentMethod], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         self.methods = {m.code: m for m in methods}
         self.fields["method"].choices = [(m.code, m.label) for m in methods]
 
-    def clean_payment_details(self, data: dict[str, Any]) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean()  # type: ignore[misc]
         method = self.methods.get(data.get("method", ""))
         if method is None:
             return data
@@ -97,13 +99,6 @@ class CheckoutForm(PaymentDetailsMixin, forms.Form):
     )
     checkout_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)
-
-    def __init__(self, *args: Any, methods: list[PaymentMethod], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.set_methods(methods)
-
-    def clean(self) -> dict[str, Any]:
-        return self.clean_payment_details(super().clean())
 
     def billing(self) -> dict[str, str]:
         keys = ("full_name", "address_line1", "city", "postal_code", "country")

@@ -50,13 +50,6 @@ class TopUpForm(PaymentDetailsMixin, forms.Form):
     payment_method = forms.CharField(label=_("Card number"), required=False, max_length=100)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)
 
-    def __init__(self, *args: Any, methods: list[PaymentMethod], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.set_methods(methods)
-
-    def clean(self) -> dict[str, Any]:
-        return self.clean_payment_details(super().clean())
-
 
 def _methods(currency: str, user: Any) -> list[PaymentMethod]:
     rows = methods_for_amount(amount=100, currency=currency, user=user)
