@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
@@ -328,3 +328,14 @@ def order_no_reminders(request: HttpRequest, number: str) -> HttpResponse:
         Order.objects.filter(pk=order.pk).update(follow_up_opt_out=True)
         return render(request, "checkout/no_reminders.html", {"order": order, "done": True})
     return render(request, "checkout/no_reminders.html", {"order": order, "key": key})
+
+
+def order_status_json(request: HttpRequest, number: str) -> JsonResponse:
+    """What the status page polls: cheap, and it works whichever process settled the payment."""
+    order = get_object_or_404(Order, number=number)
+    if not _can_view(request, order):
+        raise Http404
+    attempt = order.attempts.values_list("status", flat=True).first() or ""
+    response = JsonResponse({"order": order.number, "status": order.status, "attempt": attempt})
+    response["Cache-Control"] = "no-store"
+    return response

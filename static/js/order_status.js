@@ -1,4 +1,5 @@
-// Live order status: a websocket pushes changes; if it cannot connect, poll by reloading.
+// Live order status: a websocket pushes changes at once; a light poll every 5 s catches what the
+// socket cannot (it is down, or the worker that settled the payment has no channel to this page).
 (function () {
   "use strict";
   var box = document.getElementById("order-status");
@@ -6,18 +7,21 @@
   var number = box.getAttribute("data-order");
   var current = box.getAttribute("data-status");
   var currentAttempt = box.getAttribute("data-attempt");
-  var polling = null;
-  function poll() { if (!polling) { polling = setInterval(function () { window.location.reload(); }, 5000); } }
+  function changed(data) {
+    return (data.status && data.status !== current) ||
+      (data.attempt && data.attempt !== currentAttempt);
+  }
+  function check(data) { if (changed(data)) { window.location.reload(); } }
+  var url = "/orders/" + encodeURIComponent(number) + "/status.json" + window.location.search;
+  setInterval(function () {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .then(check)
+      .catch(function () {});
+  }, 5000);
   try {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + window.location.host + "/ws/orders/" + encodeURIComponent(number) + "/");
-    socket.onmessage = function (message) {
-      var data = JSON.parse(message.data);
-      if ((data.status && data.status !== current) || (data.attempt && data.attempt !== currentAttempt)) {
-        window.location.reload();
-      }
-    };
-    socket.onerror = poll;
-    socket.onclose = poll;
-  } catch (e) { poll(); }
+    socket.onmessage = function (message) { check(JSON.parse(message.data)); };
+  } catch (e) { /* the poll above still runs */ }
 })();

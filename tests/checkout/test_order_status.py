@@ -56,3 +56,11 @@ def client_factory():
     from django.test import Client
 
     return Client
+
+
+def test_status_json_for_the_poll(client, paid_order, client_factory):
+    url = reverse("checkout:order_status_json", args=[paid_order.number])
+    data = client.get(url).json()
+    assert data == {"order": paid_order.number, "status": "paid", "attempt": "succeeded"}
+    assert client_factory().get(url).status_code == 404
+    assert client_factory().get(url, {"key": paid_order.client_secret}).status_code == 200
