@@ -61,3 +61,8 @@ def test_user_emails_are_unique_ignoring_case(alice):
 
     with pytest.raises(IntegrityError):
         User.objects.create(email="Alice@Example.com")
+
+
+def test_a_failed_sign_in_never_echoes_the_password(client, alice):
+    body = sign_in(client, "alice@example.com", "my-secret-typo").content.decode()
+    assert "my-secret-typo" not in body

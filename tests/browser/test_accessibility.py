@@ -320,6 +320,35 @@ def test_wallet_top_up_and_its_failure(live_shop, live_server, page: Page, clien
     assert_no_violations(page, "the wallet top-up page after a declined card")
 
 
+@pytest.mark.parametrize(
+    ("path", "heading"),
+    [
+        ("/accounts/register/", "Create an account"),
+        ("/accounts/password-reset/", "Reset your password"),
+    ],
+)
+def test_account_pages(live_server, transactional_db, page: Page, path: str, heading: str):
+    page.goto(live_server.url + path)
+    expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
+    assert_no_violations(page, f"the page {path}")
+    page.get_by_role("main").get_by_role("button").first.click()  # submit it empty
+    expect(page.locator("#error-summary")).to_be_focused()
+    assert_no_violations(page, f"the page {path} with errors")
+
+
+def test_account_overview(live_shop, live_server, page: Page, client):
+    from tests.factories import OrderFactory, UserFactory
+
+    buyer = UserFactory(email="overview@example.com")
+    OrderFactory(user=buyer)
+    client.force_login(buyer)
+    session = client.cookies["sessionid"].value
+    page.context.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
+    page.goto(live_server.url + "/accounts/profile/")
+    expect(page.get_by_role("heading", level=1, name="Your account")).to_be_visible()
+    assert_no_violations(page, "the account page")
+
+
 # --- keyboard ---------------------------------------------------------------------------------
 
 
