@@ -26,9 +26,10 @@ class LogoutView(auth_views.LogoutView):
 
 
 def locked_out(
-    request: HttpRequest, credentials: dict | None = None, *args, **kwargs
+    request: HttpRequest, original_response: Any = None, credentials: dict | None = None
 ) -> HttpResponse:
-    """Shown by django-axes when an account is locked: how long, and the way out now."""
+    """Shown by django-axes (AXES_LOCKOUT_CALLABLE) when an account is locked: how long the
+    pause is, and the way out now (a password reset lifts it)."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(request, "accounts/locked.html", {"minutes": minutes}, status=429)
 
