@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
@@ -30,8 +33,24 @@ def locked_out(
 ) -> HttpResponse:
     """Shown by django-axes (AXES_LOCKOUT_CALLABLE) when an account is locked: how long the
     pause is, and the way out now (a password reset lifts it)."""
-    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    return render(request, "accounts/locked.html", {"minutes": minutes}, status=429)
+    cool_off = settings.AXES_COOLOFF_TIME
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    last = (
+        AccessAttempt.objects.filter(
+            username__iexact=username, ip_address=getattr(request, "axes_ip_address", None)
+        )
+        .order_by("-attempt_time")
+        .values_list("attempt_time", flat=True)
+        .first()
+    )
+    # Failures during the lockout do not move this (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_
+    # LOCKOUT is off), so the time we show is the time it really ends.
+    unlock_at = (last or timezone.now()) + cool_off
+    seconds_left = max(0, (unlock_at - timezone.now()).total_seconds())
+    context = {"minutes": max(1, math.ceil(seconds_left / 60)), "unlock_at": unlock_at}
+    response = render(request, "accounts/locked.html", context, status=429)
+    response["Retry-After"] = str(math.ceil(seconds_left))
+    return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -44,7 +44,8 @@ def test_fifth_failure_locks_and_the_sixth_try_is_refused_even_with_the_right_pa
     response = sign_in(client, "alice@example.com", PASSWORD)
     assert response.status_code == 429
     assert "Account temporarily locked" in response.content.decode()
-    assert "15 minutes" in response.content.decode()
+    assert "in 15 minutes" in response.content.decode()
+    assert response["Retry-After"] == "900"
     assert "_auth_user_id" not in client.session
 
 
@@ -66,3 +67,24 @@ def test_user_emails_are_unique_ignoring_case(alice):
 def test_a_failed_sign_in_never_echoes_the_password(client, alice):
     body = sign_in(client, "alice@example.com", "my-secret-typo").content.decode()
     assert "my-secret-typo" not in body
+
+
+def test_failures_during_the_lockout_do_not_move_the_unlock_time(client, alice):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    start = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0)
+    with time_machine.travel(start, tick=False):
+        for _ in range(5):
+            sign_in(client, "alice@example.com", "wrong")
+    with time_machine.travel(start + timedelta(minutes=5), tick=False):
+        page = sign_in(client, "alice@example.com", "wrong again")
+        assert page.status_code == 429
+        body = page.content.decode()
+        assert "You can try again at 10:15, in 10 minutes." in body
+    with time_machine.travel(start + timedelta(minutes=14), tick=False):
+        assert sign_in(client, "alice@example.com", PASSWORD).status_code == 429
+    with time_machine.travel(start + timedelta(minutes=15, seconds=1), tick=False):
+        assert sign_in(client, "alice@example.com", PASSWORD).status_code == 302
