@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -33,3 +34,84 @@ def account(request: HttpRequest) -> HttpResponse:
     )
     context = {"form": form, "orders": orders, "wallets": wallets, "entries": entries}
     return render(request, "checkout/account.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def account_export(request: HttpRequest) -> JsonResponse:
+    """Everything we hold about the signed-in person, as JSON; no secrets (no password hash,
+    no client secrets, no idempotency keys, no card data: we never had any)."""
+    user = request.user
+    orders = Order.objects.filter(user=user).prefetch_related(
+        "lines", "attempts__method", "attempts__events"
+    )
+    data = {
+        "exported_at": timezone.now().isoformat(),
+        "profile": {
+            "email": user.email,
+            "full_name": user.full_name,
+            "phone": user.phone,
+            "language": user.language,
+            "date_joined": user.date_joined.isoformat(),
+        },
+        "orders": [
+            {
+                "number": order.number,
+                "status": order.status,
+                "total": {"amount": order.total, "currency": order.currency},
+                "email": order.email,
+                "billing": {
+                    "full_name": order.full_name,
+                    "address_line1": order.address_line1,
+                    "address_line2": order.address_line2,
+                    "city": order.city,
+                    "postal_code": order.postal_code,
+                    "country": order.country,
+                },
+                "created_at": order.created_at.isoformat(),
+                "lines": [
+                    {
+                        "sku": line.sku,
+                        "name": line.name,
+                        "quantity": line.quantity,
+                        "unit_price": line.unit_price,
+                    }
+                    for line in order.lines.all()
+                ],
+                "payments": [
+                    {
+                        "id": str(attempt.public_id),
+                        "method": attempt.method.code,
+                        "amount": attempt.amount,
+                        "currency": attempt.currency,
+                        "status": attempt.status,
+                        "failure_code": attempt.failure_code,
+                        "created_at": attempt.created_at.isoformat(),
+                        "timeline": [
+                            {
+                                "kind": e.kind,
+                                "from": e.from_status,
+                                "to": e.to_status,
+                                "at": e.created_at.isoformat(),
+                            }
+                            for e in attempt.events.all()
+                        ],
+                    }
+                    for attempt in order.attempts.all()
+                ],
+            }
+            for order in orders
+        ],
+        "wallet": [
+            {
+                "kind": e.kind,
+                "amount": e.amount,
+                "currency": e.wallet.currency,
+                "at": e.created_at.isoformat(),
+            }
+            for e in WalletEntry.objects.filter(wallet__user=user).select_related("wallet")
+        ],
+    }
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    stamp = timezone.now().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'attachment; filename="my-data-{stamp}.json"'
+    return response

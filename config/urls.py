@@ -32,6 +32,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/profile/", checkout_account.account, name="account"),
+    path("accounts/profile/export/", checkout_account.account_export, name="account_export"),
     path("accounts/", include("accounts.urls")),
     path("payments/", include("payments.urls")),
     path("support/", include("support.urls")),
