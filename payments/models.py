@@ -338,7 +338,6 @@ class WalletEntry(models.Model):
         TOP_UP = "top_up", _("Top-up")
         PAYMENT = "payment", _("Payment")
         REFUND = "refund", _("Refund")
-        RISK = "risk", _("Risk check")
         ADJUSTMENT = "adjustment", _("Adjustment")
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
