@@ -11,6 +11,18 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
+class AppendOnly(models.Model):
+    """A record that is written once and never changed: audit trails and ledgers."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError(f"{self._meta.verbose_name_plural} are append-only.")
+        super().save(*args, **kwargs)
+
+
 class PaymentMethod(models.Model):
     """A way to pay, managed by admins as data."""
 
@@ -211,7 +223,7 @@ class PaymentAttempt(models.Model):
         return self.status in PAID
 
 
-class PaymentEvent(models.Model):
+class PaymentEvent(AppendOnly):
     """Append-only timeline of an attempt: the audit trail and what support agents read."""
 
     class Kind(models.TextChoices):
@@ -242,11 +254,6 @@ class PaymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.from_status}->{self.to_status}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("Payment events are append-only.")
-        super().save(*args, **kwargs)
 
 
 class SimulatedCharge(models.Model):
@@ -331,7 +338,7 @@ class Wallet(models.Model):
         return f"{self.user_id}:{self.currency} {self.balance}"
 
 
-class WalletEntry(models.Model):
+class WalletEntry(AppendOnly):
     """One movement of a wallet, tied to the attempt that caused it. Never edited."""
 
     class Kind(models.TextChoices):
@@ -378,11 +385,6 @@ class WalletEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("Wallet entries are append-only.")
-        super().save(*args, **kwargs)
 
 
 class Refund(models.Model):
