@@ -24,33 +24,34 @@ pytestmark = [
 N = 50
 
 
-def race(order_id: int, keys: list[str]) -> Counter[str]:
-    """Fire one pay request per key from its own thread and connection, all at the same moment."""
-    barrier = threading.Barrier(len(keys))
+def race(payments: list[tuple[int, str, str, str]]) -> Counter[str]:
+    """Fire every (order id, method code, idempotency key, token) pay request from its own
+    thread and connection, all at the same moment; count how each one ended."""
+    barrier = threading.Barrier(len(payments))
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
 
-    def worker(key: str) -> None:
+    def worker(order_id: int, method_code: str, key: str, token: str) -> None:
         from checkout.models import Order
 
         try:
             order = Order.objects.get(pk=order_id)
-            method = PaymentMethod.objects.get(code="card")
+            method = PaymentMethod.objects.get(code=method_code)
             barrier.wait()
             attempt = services.attempt_pay(
-                order=order, method=method, idempotency_key=key, payment_method="pm_card_visa"
+                order=order, method=method, idempotency_key=key, payment_method=token
             )
-            outcome = attempt.status
+            outcome = attempt.failure_code or attempt.status
         except services.PaymentError as exc:
-            outcome = exc.code
-        except Exception as exc:  # noqa: BLE001 - any other error is what this test hunts for
+            outcome = getattr(exc, "reason", exc.code)
+        except Exception as exc:  # noqa: BLE001 - any other error is what these tests hunt for
             outcome = f"error:{type(exc).__name__}:{exc}"
         finally:
             connection.close()
         with lock:
             outcomes[outcome] += 1
 
-    threads = [threading.Thread(target=worker, args=(key,)) for key in keys]
+    threads = [threading.Thread(target=worker, args=payment) for payment in payments]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -62,7 +63,7 @@ def race(order_id: int, keys: list[str]) -> Counter[str]:
 def test_concurrent_pay_with_different_keys_charges_once():
     PaymentMethodFactory(code="card")
     order = OrderFactory()
-    outcomes = race(order.pk, [f"key-{i}" for i in range(N)])
+    outcomes = race([(order.pk, "card", f"key-{i}", "pm_card_visa") for i in range(N)])
     assert not [o for o in outcomes if o.startswith("error")], outcomes
     assert sum(outcomes.values()) == N
     assert outcomes["succeeded"] == 1
@@ -74,7 +75,7 @@ def test_concurrent_pay_with_different_keys_charges_once():
 def test_concurrent_pay_with_the_same_key_charges_once():
     PaymentMethodFactory(code="card")
     order = OrderFactory()
-    outcomes = race(order.pk, ["same-key"] * N)
+    outcomes = race([(order.pk, "card", "same-key", "pm_card_visa")] * N)
     assert not [o for o in outcomes if o.startswith("error")], outcomes
     assert PaymentAttempt.objects.filter(order=order).count() == 1
     assert SimulatedCharge.objects.count() == 1
@@ -95,35 +96,7 @@ def test_concurrent_wallet_spends_cannot_overdraw():
         user=owner, currency="USD", amount=3000, kind="adjustment", actor="test", reference="seed"
     )
     orders = [OrderFactory(user=owner, total=1200) for _ in range(10)]
-    barrier = threading.Barrier(len(orders))
-    outcomes: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def spend(order_id: int) -> None:
-        from checkout.models import Order
-
-        try:
-            order = Order.objects.get(pk=order_id)
-            method = PaymentMethod.objects.get(code="wallet")
-            barrier.wait()
-            attempt = services.attempt_pay(
-                order=order, method=method, idempotency_key=f"w-{order_id}"
-            )
-            outcome = attempt.failure_code or attempt.status
-        except services.PaymentError as exc:
-            outcome = getattr(exc, "reason", exc.code)
-        except Exception as exc:  # noqa: BLE001
-            outcome = f"error:{type(exc).__name__}:{exc}"
-        finally:
-            connection.close()
-        with lock:
-            outcomes[outcome] += 1
-
-    threads = [threading.Thread(target=spend, args=(o.pk,)) for o in orders]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = race([(o.pk, "wallet", f"w-{o.pk}", "") for o in orders])
     assert not [o for o in outcomes if o.startswith("error")], outcomes
     assert outcomes["succeeded"] == 2, outcomes
     wallet = Wallet.objects.get(user=owner)
