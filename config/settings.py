@@ -196,6 +196,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "reconcile-payments": {"task": "payments.tasks.reconcile_payments", "schedule": 60.0},
     "follow-ups": {"task": "checkout.tasks.send_follow_ups", "schedule": 300.0},
+    "support-overdue": {"task": "support.tasks.alert_overdue_tickets", "schedule": 120.0},
+    "support-missed-chats": {"task": "support.tasks.expire_stale_chats", "schedule": 30.0},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -349,5 +351,16 @@ LOGGING = {
 }
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 SUPPORT_EMAIL = env_str("SUPPORT_EMAIL", "support@example.com")
+# Support desk: first-response targets by ticket priority (minutes), chat timings, chat limits.
+SUPPORT_FIRST_RESPONSE_MINUTES = {
+    40: env_int("SUPPORT_RESPONSE_URGENT_MINUTES", 30),
+    30: env_int("SUPPORT_RESPONSE_HIGH_MINUTES", 120),
+    20: env_int("SUPPORT_RESPONSE_NORMAL_MINUTES", 480),
+    10: env_int("SUPPORT_RESPONSE_LOW_MINUTES", 1440),
+}
+SUPPORT_CHAT_ACCEPT_SECONDS = env_int("SUPPORT_CHAT_ACCEPT_SECONDS", 120)
+SUPPORT_PRESENCE_TTL = env_int("SUPPORT_PRESENCE_TTL", 90)
+SUPPORT_CHAT_RATE_MESSAGES = env_int("SUPPORT_CHAT_RATE_MESSAGES", 8)
+SUPPORT_CHAT_RATE_SECONDS = env_int("SUPPORT_CHAT_RATE_SECONDS", 10)
 # /metrics answers staff, or a scraper sending "Authorization: Bearer <METRICS_TOKEN>".
 METRICS_TOKEN = env_str("METRICS_TOKEN")

@@ -1,0 +1,385 @@
+"""Live chat writes. A message is stored with the next sequence number of its conversation
+under the conversation's row lock, and only broadcast after the commit; clients that reconnect
+ask for everything after the last number they saw, so nothing is lost or shown twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from .models import AgentPresence, ChatMessage, Conversation, Ticket
+
+LOBBY_GROUP = "support.agents"
+PRESENCE_GROUP = "support.presence"
+MAX_MESSAGE_LENGTH = 2000
+
+
+class ChatError(Exception):
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(message or code)
+        self.code = code
+
+
+def conversation_group(conversation: Conversation) -> str:
+    return f"chat.{conversation.public_id.hex}"
+
+
+def _send(group: str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, event)
+
+
+def _broadcast_after_commit(group: str, event: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: _send(group, event))
+
+
+def message_payload(message: ChatMessage) -> dict[str, Any]:
+    return {
+        "seq": message.seq,
+        "sender": message.sender,
+        "author": message.author_name,
+        "body": message.body,
+        "at": message.created_at.isoformat(),
+        "client_id": message.client_id,
+    }
+
+
+def conversation_payload(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": conversation.public_id.hex,
+        "status": conversation.status,
+        "agent": conversation.agent.get_short_name() if conversation.agent_id else "",
+        "ticket": conversation.ticket.number if conversation.ticket_id else "",
+        "last_seq": conversation.last_seq,
+    }
+
+
+def messages_after(conversation: Conversation, after: int) -> list[dict[str, Any]]:
+    return [
+        message_payload(m)
+        for m in conversation.messages.filter(seq__gt=max(int(after), 0)).order_by("seq")
+    ]
+
+
+# Presence -------------------------------------------------------------------------------------
+def agents_online(now: Any = None) -> bool:
+    """Someone has the agent console open. A process that died without saying goodbye stops
+    counting once its heartbeat is older than the presence TTL."""
+    since = (now or timezone.now()) - timedelta(seconds=settings.SUPPORT_PRESENCE_TTL)
+    return AgentPresence.objects.filter(connections__gt=0, last_seen__gte=since).exists()
+
+
+def _presence_changed(before: bool) -> None:
+    after = agents_online()
+    if after != before:
+        _broadcast_after_commit(PRESENCE_GROUP, {"type": "chat.presence", "online": after})
+
+
+@transaction.atomic
+def presence_connect(agent: Any) -> None:
+    before = agents_online()
+    presence, _new = AgentPresence.objects.select_for_update().get_or_create(agent=agent)
+    presence.connections = F("connections") + 1
+    presence.last_seen = timezone.now()
+    presence.save(update_fields=["connections", "last_seen"])
+    _presence_changed(before)
+
+
+@transaction.atomic
+def presence_disconnect(agent: Any) -> None:
+    before = agents_online()
+    presence = AgentPresence.objects.select_for_update().filter(agent=agent).first()
+    if presence is None:
+        return
+    presence.connections = max(presence.connections - 1, 0)
+    presence.save(update_fields=["connections"])
+    _presence_changed(before)
+
+
+def presence_heartbeat(agent: Any) -> None:
+    AgentPresence.objects.filter(agent=agent).update(last_seen=timezone.now())
+
+
+# Conversations --------------------------------------------------------------------------------
+def _lock(conversation: Conversation) -> Conversation:
+    return Conversation.objects.select_for_update().get(pk=conversation.pk)
+
+
+def _append(
+    conversation: Conversation,
+    *,
+    sender: str,
+    body: str,
+    author: Any = None,
+    author_name: str = "",
+    client_id: str = "",
+) -> tuple[ChatMessage, bool]:
+    """Store the next message of a conversation already locked by the caller."""
+    if client_id:
+        existing = conversation.messages.filter(sender=sender, client_id=client_id).first()
+        if existing is not None:
+            return existing, False
+    conversation.last_seq += 1
+    conversation.save(update_fields=["last_seq"])
+    message = ChatMessage.objects.create(
+        conversation=conversation,
+        seq=conversation.last_seq,
+        sender=sender,
+        author=author if getattr(author, "pk", None) else None,
+        author_name=author_name,
+        body=body,
+        client_id=client_id[:64],
+    )
+    _broadcast_after_commit(
+        conversation_group(conversation),
+        {"type": "chat.message", "message": message_payload(message)},
+    )
+    return message, True
+
+
+def _system(conversation: Conversation, text: str) -> ChatMessage:
+    return _append(conversation, sender=ChatMessage.Sender.SYSTEM, body=text)[0]
+
+
+def _status_changed(conversation: Conversation) -> None:
+    _broadcast_after_commit(
+        conversation_group(conversation),
+        {"type": "chat.status", "conversation": conversation_payload(conversation)},
+    )
+    _broadcast_after_commit(LOBBY_GROUP, {"type": "chat.lobby"})
+
+
+def clean_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ChatError("empty", _("Write a message first."))
+    if len(body) > MAX_MESSAGE_LENGTH:
+        raise ChatError(
+            "too_long",
+            _("Messages can be at most %(limit)d characters.") % {"limit": MAX_MESSAGE_LENGTH},
+        )
+    return body
+
+
+@transaction.atomic
+def conversation_start(
+    *,
+    body: str,
+    customer: Any = None,
+    name: str = "",
+    email: str = "",
+    language: str = "en",
+    order: Any = None,
+    attempt: Any = None,
+    failure_code: str = "",
+) -> Conversation:
+    """A customer asks for a person. Agents see it in their console at once; if nobody accepts
+    in time the customer is offered to leave a message instead."""
+    from . import tasks
+
+    body = clean_body(body)
+    if attempt is not None and order is None:
+        order = attempt.order
+    customer = customer if getattr(customer, "pk", None) else None
+    conversation = Conversation.objects.create(
+        customer=customer,
+        name=(name or (customer.full_name if customer else "")).strip(),
+        email=(email or (customer.email if customer else "")).strip().lower(),
+        language="zh-hans" if language.startswith("zh") else "en",
+        order=order,
+        attempt=attempt,
+        failure_code=failure_code or getattr(attempt, "failure_code", "") or "",
+    )
+    _append(
+        conversation,
+        sender=ChatMessage.Sender.CUSTOMER,
+        author=customer,
+        author_name=conversation.name,
+        body=body,
+    )
+    _broadcast_after_commit(LOBBY_GROUP, {"type": "chat.lobby"})
+    pk = conversation.pk
+    transaction.on_commit(
+        lambda: tasks.expire_conversation.apply_async(
+            (pk,), countdown=settings.SUPPORT_CHAT_ACCEPT_SECONDS
+        )
+    )
+    return conversation
+
+
+@transaction.atomic
+def message_post(
+    *,
+    conversation: Conversation,
+    sender: str,
+    body: str,
+    author: Any = None,
+    client_id: str = "",
+) -> tuple[ChatMessage, bool]:
+    """Store then broadcast. Returns (message, created): a resent `client_id` is stored once."""
+    body = clean_body(body)
+    conversation = _lock(conversation)
+    if conversation.status == Conversation.Status.CLOSED:
+        raise ChatError("closed", _("This chat has ended."))
+    if sender == ChatMessage.Sender.AGENT:
+        if conversation.status != Conversation.Status.ACTIVE:
+            raise ChatError("not_accepted", _("Accept the chat before replying."))
+        name = author.get_short_name()
+    else:
+        name = conversation.name
+    return _append(
+        conversation,
+        sender=sender,
+        author=author,
+        author_name=name,
+        body=body,
+        client_id=client_id,
+    )
+
+
+@transaction.atomic
+def conversation_accept(*, conversation: Conversation, agent: Any) -> Conversation:
+    """One agent takes the chat; a second agent pressing accept is told it is taken."""
+    conversation = _lock(conversation)
+    if conversation.status == Conversation.Status.ACTIVE and conversation.agent_id == agent.pk:
+        return conversation
+    if conversation.status == Conversation.Status.ACTIVE:
+        raise ChatError("taken", _("Another agent has already accepted this chat."))
+    if conversation.status == Conversation.Status.CLOSED or conversation.ticket_id:
+        raise ChatError("closed", _("This chat has ended."))
+    conversation.status = Conversation.Status.ACTIVE
+    conversation.agent = agent
+    conversation.accepted_at = timezone.now()
+    conversation.save(update_fields=["status", "agent", "accepted_at"])
+    with translation.override(conversation.language):
+        _system(conversation, _("%(name)s joined the chat.") % {"name": agent.get_short_name()})
+    _status_changed(conversation)
+    return conversation
+
+
+@transaction.atomic
+def conversation_close(*, conversation: Conversation, actor: Any = None) -> Conversation:
+    conversation = _lock(conversation)
+    if conversation.status == Conversation.Status.CLOSED:
+        return conversation
+    conversation.status = Conversation.Status.CLOSED
+    conversation.closed_at = timezone.now()
+    conversation.save(update_fields=["status", "closed_at"])
+    with translation.override(conversation.language):
+        _system(conversation, _("The chat has ended."))
+    _status_changed(conversation)
+    return conversation
+
+
+@transaction.atomic
+def conversation_expire(conversation_id: int) -> bool:
+    """Still waiting after the accept window: tell the customer and offer to leave a message."""
+    conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+    if conversation is None or conversation.status != Conversation.Status.WAITING:
+        return False
+    conversation.status = Conversation.Status.MISSED
+    conversation.save(update_fields=["status"])
+    with translation.override(conversation.language):
+        _system(
+            conversation,
+            _(
+                "Sorry, nobody is free to answer right now. Leave us a message and we will "
+                "reply by email — your chat so far comes with it."
+            ),
+        )
+    _status_changed(conversation)
+    return True
+
+
+def conversations_expire_stale(now: Any = None) -> int:
+    """The beat sweep behind the per-chat timer, in case a worker lost the timer."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.SUPPORT_CHAT_ACCEPT_SECONDS)
+    stale = Conversation.objects.filter(
+        status=Conversation.Status.WAITING, created_at__lt=cutoff
+    ).values_list("pk", flat=True)
+    return sum(conversation_expire(pk) for pk in list(stale[:200]))
+
+
+def transcript_text(conversation: Conversation) -> str:
+    lines = []
+    for message in conversation.messages.order_by("seq"):
+        who = message.author_name or message.get_sender_display()
+        lines.append(f"[{message.created_at:%Y-%m-%d %H:%M}] {who}: {message.body}")
+    return "\n".join(lines)
+
+
+@transaction.atomic
+def conversation_to_ticket(
+    *,
+    conversation: Conversation,
+    actor: Any = None,
+    email: str = "",
+    body: str = "",
+) -> Ticket:
+    """The chat becomes a ticket with its transcript: the customer leaving a message when
+    nobody answered, or an agent handing it over. Doing it twice returns the same ticket."""
+    from .services import ticket_open
+
+    conversation = _lock(conversation)
+    if conversation.ticket_id:
+        return conversation.ticket
+    email = (email or conversation.email).strip().lower()
+    if not email:
+        raise ChatError("email_required", _("Enter your email address so we can reply."))
+    with translation.override(conversation.language):
+        first = conversation.messages.filter(sender=ChatMessage.Sender.CUSTOMER).first()
+        subject = (first.body if first else _("Chat")).splitlines()[0][:120]
+        parts = [body.strip()] if body.strip() else []
+        parts.append(_("Chat transcript") + ":\n" + transcript_text(conversation))
+        ticket = ticket_open(
+            email=email,
+            name=conversation.name,
+            subject=subject,
+            body="\n\n".join(parts),
+            category=(
+                Ticket.Category.PAYMENT_FAILED
+                if conversation.attempt_id
+                else Ticket.Category.OTHER
+            ),
+            source=Ticket.Source.CHAT,
+            requester=conversation.customer,
+            order=conversation.order,
+            attempt=conversation.attempt,
+            failure_code=conversation.failure_code,
+            language=conversation.language,
+            opened_by=actor,
+        )
+        conversation.ticket = ticket
+        conversation.email = email
+        if actor is None or conversation.status != Conversation.Status.ACTIVE:
+            conversation.status = Conversation.Status.CLOSED
+            conversation.closed_at = timezone.now()
+        conversation.save(update_fields=["ticket", "email", "status", "closed_at"])
+        _system(
+            conversation,
+            _("This chat is now ticket %(number)s. We will reply by email to %(email)s.")
+            % {"number": ticket.number, "email": email},
+        )
+    _status_changed(conversation)
+    return ticket
+
+
+def message_store_once(**kwargs: Any) -> tuple[ChatMessage, bool]:
+    """`message_post` that treats a concurrent duplicate `client_id` as already stored."""
+    try:
+        return message_post(**kwargs)
+    except IntegrityError:
+        conversation = kwargs["conversation"]
+        existing = conversation.messages.get(
+            sender=kwargs["sender"], client_id=kwargs.get("client_id", "")
+        )
+        return existing, False

@@ -1,0 +1,301 @@
+"""Writes for tickets. Every change takes the ticket's row lock, records an event, and
+queues its emails for after the commit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Ticket, TicketEvent, TicketMessage
+
+Status = Ticket.Status
+Kind = TicketEvent.Kind
+
+
+class TicketError(Exception):
+    """A change the ticket's state does not allow; the message is for the person who tried."""
+
+
+def actor_label(user: Any) -> str:
+    if user is None:
+        return "system"
+    return getattr(user, "email", "") or str(user)
+
+
+def _event(
+    ticket: Ticket, kind: str, actor: Any = None, label: str = "", **data: Any
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=label or actor_label(actor),
+        data=data,
+    )
+
+
+def _notify(kind: str, ticket: Ticket, **extra: Any) -> None:
+    from . import tasks
+
+    ticket_id = ticket.pk
+    transaction.on_commit(lambda: tasks.send_ticket_email.delay(kind, ticket_id, **extra))
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def first_response_due(priority: int, now: Any = None) -> Any:
+    minutes = settings.SUPPORT_FIRST_RESPONSE_MINUTES.get(
+        int(priority), settings.SUPPORT_FIRST_RESPONSE_MINUTES[Ticket.Priority.NORMAL]
+    )
+    return (now or timezone.now()) + timedelta(minutes=minutes)
+
+
+def default_priority(category: str, attempt: Any = None) -> int:
+    """Money that may be stuck and people locked out come first."""
+    if category == Ticket.Category.ACCOUNT_ACCESS or attempt is not None:
+        return Ticket.Priority.HIGH
+    return Ticket.Priority.NORMAL
+
+
+@transaction.atomic
+def ticket_open(
+    *,
+    email: str,
+    subject: str,
+    body: str,
+    name: str = "",
+    category: str = Ticket.Category.OTHER,
+    source: str = Ticket.Source.SUPPORT_PAGE,
+    requester: Any = None,
+    order: Any = None,
+    attempt: Any = None,
+    failure_code: str = "",
+    language: str = "en",
+    opened_by: Any = None,
+) -> Ticket:
+    """A new ticket with the customer's first message; the customer gets the link by email and
+    the agents are told. `opened_by` is the agent when one turns a chat into a ticket."""
+    if attempt is not None and order is None:
+        order = attempt.order
+    priority = default_priority(category, attempt)
+    now = timezone.now()
+    ticket = Ticket.objects.create(
+        requester=requester if getattr(requester, "pk", None) else None,
+        email=email.strip().lower(),
+        name=name.strip(),
+        subject=subject.strip(),
+        category=category,
+        source=source,
+        priority=priority,
+        order=order,
+        attempt=attempt,
+        failure_code=failure_code or getattr(attempt, "failure_code", "") or "",
+        language="zh-hans" if language.startswith("zh") else "en",
+        first_response_due=first_response_due(priority, now),
+        created_at=now,
+    )
+    TicketMessage.objects.create(
+        ticket=ticket,
+        author_kind=TicketMessage.Author.CUSTOMER,
+        author=ticket.requester,
+        body=body.strip(),
+        created_at=now,
+    )
+    _event(
+        ticket,
+        Kind.CREATED,
+        opened_by or ticket.requester,
+        label="" if (opened_by or ticket.requester) else ticket.email,
+        source=source,
+    )
+    _notify("opened", ticket)
+    _notify("agents_new", ticket)
+    return ticket
+
+
+@transaction.atomic
+def ticket_customer_reply(*, ticket: Ticket, body: str, user: Any = None) -> TicketMessage:
+    """The customer writes again. A ticket waiting on them, or already resolved, opens again."""
+    ticket = _locked(ticket)
+    message = TicketMessage.objects.create(
+        ticket=ticket,
+        author_kind=TicketMessage.Author.CUSTOMER,
+        author=user if getattr(user, "pk", None) else None,
+        body=body.strip(),
+    )
+    label = "" if getattr(user, "pk", None) else ticket.email
+    _event(ticket, Kind.CUSTOMER_REPLIED, user, label=label, message=message.pk)
+    if ticket.status in (Status.WAITING, Status.RESOLVED, Status.CLOSED):
+        _set_status(ticket, Status.OPEN, user, label=label)
+    _notify("agents_customer_replied", ticket, message_id=message.pk)
+    return message
+
+
+@transaction.atomic
+def ticket_agent_reply(
+    *, ticket: Ticket, agent: Any, body: str, internal: bool = False, status: str = ""
+) -> TicketMessage:
+    """A public reply (emailed to the customer) or an internal note (never shown to them).
+
+    A public reply waits on the customer unless the agent picks another status.
+    """
+    ticket = _locked(ticket)
+    message = TicketMessage.objects.create(
+        ticket=ticket,
+        author_kind=TicketMessage.Author.AGENT,
+        author=agent,
+        body=body.strip(),
+        internal=internal,
+    )
+    if internal:
+        _event(ticket, Kind.NOTE, agent, message=message.pk)
+    else:
+        _event(ticket, Kind.REPLIED, agent, message=message.pk)
+        update = ["updated_at"]
+        if ticket.first_response_at is None:
+            ticket.first_response_at = message.created_at
+            update.append("first_response_at")
+        if ticket.assignee_id is None:
+            _assign(ticket, agent, agent)
+            update.append("assignee")
+        ticket.save(update_fields=update)
+        _notify("reply", ticket, message_id=message.pk)
+        status = status or Status.WAITING
+    if status and status != ticket.status:
+        _set_status(ticket, status, agent, notify=internal)
+    return message
+
+
+def _set_status(
+    ticket: Ticket, status: str, actor: Any, *, label: str = "", notify: bool = False
+) -> None:
+    if status not in Status.values:
+        raise TicketError(f"Unknown status {status!r}")
+    before = ticket.status
+    ticket.status = status
+    update = ["status", "updated_at"]
+    if status == Status.RESOLVED:
+        ticket.resolved_at = timezone.now()
+        update.append("resolved_at")
+    elif status in Ticket.OPEN_STATUSES and ticket.resolved_at is not None:
+        ticket.resolved_at = None
+        update.append("resolved_at")
+    ticket.save(update_fields=update)
+    _event(ticket, Kind.STATUS, actor, label=label, before=before, after=status)
+    if notify or status == Status.RESOLVED:
+        _notify("status", ticket, status=status)
+
+
+@transaction.atomic
+def ticket_set_status(*, ticket: Ticket, actor: Any, status: str) -> Ticket:
+    """An agent moves the ticket on; the customer hears about it in their language."""
+    ticket = _locked(ticket)
+    if status != ticket.status:
+        _set_status(ticket, status, actor, notify=True)
+    return ticket
+
+
+def _assign(ticket: Ticket, assignee: Any, actor: Any) -> None:
+    before = ticket.assignee.email if ticket.assignee_id else ""
+    ticket.assignee = assignee
+    _event(
+        ticket,
+        Kind.ASSIGNED,
+        actor,
+        before=before,
+        after=assignee.email if assignee is not None else "",
+    )
+    if assignee is not None and getattr(actor, "pk", None) != assignee.pk:
+        _notify("agent_assigned", ticket, agent_id=assignee.pk)
+
+
+@transaction.atomic
+def ticket_assign(*, ticket: Ticket, actor: Any, assignee: Any) -> Ticket:
+    ticket = _locked(ticket)
+    if ticket.assignee_id == getattr(assignee, "pk", None):
+        return ticket
+    _assign(ticket, assignee, actor)
+    update = ["assignee", "updated_at"]
+    if assignee is not None and ticket.status == Status.NEW:
+        ticket.status = Status.OPEN
+        update.append("status")
+        _event(ticket, Kind.STATUS, actor, before=Status.NEW, after=Status.OPEN)
+    ticket.save(update_fields=update)
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_priority(*, ticket: Ticket, actor: Any, priority: int) -> Ticket:
+    """A new priority moves the first-response due time with it, unless already answered."""
+    ticket = _locked(ticket)
+    priority = int(priority)
+    if priority == ticket.priority:
+        return ticket
+    _event(ticket, Kind.PRIORITY, actor, before=ticket.priority, after=priority)
+    ticket.priority = priority
+    update = ["priority", "updated_at"]
+    if ticket.first_response_at is None:
+        ticket.first_response_due = first_response_due(priority, ticket.created_at)
+        ticket.overdue_alerted_at = None
+        update += ["first_response_due", "overdue_alerted_at"]
+    ticket.save(update_fields=update)
+    return ticket
+
+
+@transaction.atomic
+def ticket_rate(*, ticket: Ticket, rating: int, comment: str = "") -> Ticket:
+    """The one-question survey after resolution; answered once."""
+    ticket = _locked(ticket)
+    if ticket.status not in (Status.RESOLVED, Status.CLOSED):
+        raise TicketError("not_resolved")
+    if ticket.rating is not None:
+        raise TicketError("already_rated")
+    if not 1 <= int(rating) <= 5:
+        raise TicketError("bad_rating")
+    ticket.rating = int(rating)
+    ticket.rating_comment = comment.strip()[:500]
+    ticket.save(update_fields=["rating", "rating_comment", "updated_at"])
+    _event(ticket, Kind.RATED, ticket.requester, label=ticket.email, rating=ticket.rating)
+    return ticket
+
+
+@transaction.atomic
+def ticket_clear_lockout(*, ticket: Ticket, actor: Any) -> int:
+    """Lift the requester's sign-in lockout from the ticket page; audited on the ticket and in
+    the admin log."""
+    from accounts.services import lockout_clear
+
+    ticket = _locked(ticket)
+    email = ticket.requester.email if ticket.requester_id else ticket.email
+    cleared = lockout_clear(email, actor)
+    _event(ticket, Kind.UNLOCKED, actor, email=email, cleared=cleared)
+    return cleared
+
+
+def tickets_mark_overdue(now: Any = None) -> list[int]:
+    """Tickets past their first-response time that nobody answered: flag each once."""
+    now = now or timezone.now()
+    flagged = []
+    due = Ticket.objects.filter(
+        status__in=Ticket.OPEN_STATUSES,
+        first_response_at__isnull=True,
+        first_response_due__lt=now,
+        overdue_alerted_at__isnull=True,
+    ).values_list("pk", flat=True)
+    for pk in list(due[:200]):
+        with transaction.atomic():
+            ticket = Ticket.objects.select_for_update().get(pk=pk)
+            if ticket.overdue_alerted_at is not None or ticket.first_response_at is not None:
+                continue
+            ticket.overdue_alerted_at = now
+            ticket.save(update_fields=["overdue_alerted_at"])
+            _event(ticket, Kind.OVERDUE, None, due=ticket.first_response_due.isoformat())
+            _notify("agents_overdue", ticket)
+            flagged.append(pk)
+    return flagged

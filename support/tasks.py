@@ -1,0 +1,142 @@
+"""Support emails and timers. Each email has a key recorded in the same transaction as the
+send, so a task that runs twice (acks_late, a retry) sends once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from .models import Conversation, SentNotification, Ticket, TicketMessage
+
+CUSTOMER_KINDS = {"opened", "reply", "status"}
+AGENT_KINDS = {"agents_new", "agents_customer_replied", "agents_overdue", "agent_assigned"}
+
+
+def agents() -> list[Any]:
+    """Active staff who answer tickets (the permission, directly or through a group)."""
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .filter(
+            Q(user_permissions__codename="answer_ticket", user_permissions__content_type__app_label="support")
+            | Q(groups__permissions__codename="answer_ticket", groups__permissions__content_type__app_label="support")
+        )
+        .distinct()
+        .order_by("email")
+    )
+
+
+def customer_link(ticket: Ticket) -> str:
+    url = settings.SITE_URL + reverse("support:ticket", args=[ticket.number])
+    return f"{url}?key={ticket.access_key}"
+
+
+def agent_link(ticket: Ticket) -> str:
+    return settings.SITE_URL + reverse("admin:support_ticket_change", args=[ticket.pk])
+
+
+def _send_once(key: str, subject: str, body: str, to: list[str]) -> bool:
+    if not to:
+        return False
+    try:
+        with transaction.atomic():
+            SentNotification.objects.create(key=key)
+            EmailMessage(subject.strip(), body, to=to).send()
+    except IntegrityError:
+        return False
+    return True
+
+
+def _recipients_for(kind: str, ticket: Ticket, agent_id: int | None) -> list[str]:
+    if kind == "agent_assigned":
+        return list(
+            get_user_model()
+            .objects.filter(pk=agent_id, is_active=True)
+            .values_list("email", flat=True)
+        )
+    if kind == "agents_customer_replied" and ticket.assignee_id:
+        return [ticket.assignee.email]
+    return [agent.email for agent in agents()]
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_ticket_email(
+    kind: str,
+    ticket_id: int,
+    *,
+    message_id: int | None = None,
+    status: str = "",
+    agent_id: int | None = None,
+) -> bool:
+    ticket = Ticket.objects.select_related("assignee", "order", "attempt").get(pk=ticket_id)
+    message = None
+    if message_id is not None:
+        message = TicketMessage.objects.select_related("author").get(pk=message_id)
+        if message.internal and kind in CUSTOMER_KINDS:
+            return False  # an internal note never reaches the customer
+    context = {"ticket": ticket, "message": message, "status": status}
+    if kind in CUSTOMER_KINDS:
+        to = [ticket.email]
+        language = ticket.language
+        context["link"] = customer_link(ticket)
+        context["rate"] = status == Ticket.Status.RESOLVED
+    elif kind in AGENT_KINDS:
+        to = _recipients_for(kind, ticket, agent_id)
+        language = settings.LANGUAGE_CODE
+        context["link"] = agent_link(ticket)
+    else:
+        raise ValueError(f"Unknown ticket email {kind!r}")
+    key = f"ticket:{ticket.pk}:{kind}:{message_id or ''}:{status}:{agent_id or ''}"
+    if kind in ("status", "agents_overdue"):
+        # The same status can come back (resolved, reopened, resolved): key on the event.
+        last = ticket.events.order_by("-id").values_list("pk", flat=True).first()
+        key += f":{last}"
+    with translation.override(language):
+        context["status_label"] = Ticket.Status(status).label if status else ""
+        subject = render_to_string(f"emails/ticket_{kind}_subject.txt", context)
+        body = render_to_string(f"emails/ticket_{kind}.txt", context)
+    return _send_once(key, subject, body, to)
+
+
+@shared_task(acks_late=True)
+def alert_overdue_tickets() -> int:
+    """Beat: flag tickets whose first response is late and tell the agents, once each."""
+    from .services import tickets_mark_overdue
+
+    return len(tickets_mark_overdue())
+
+
+@shared_task(acks_late=True)
+def expire_conversation(conversation_id: int) -> bool:
+    from .chat import conversation_expire
+
+    return conversation_expire(conversation_id)
+
+
+@shared_task(acks_late=True)
+def expire_stale_chats() -> int:
+    from .chat import conversations_expire_stale
+
+    return conversations_expire_stale()
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_chat_transcript(conversation_id: int, email: str, request_id: str) -> bool:
+    """The customer asked for a copy of the chat; `request_id` makes a double press send once."""
+    from .chat import transcript_text
+
+    conversation = Conversation.objects.get(pk=conversation_id)
+    with translation.override(conversation.language):
+        context = {"conversation": conversation, "transcript": transcript_text(conversation)}
+        subject = render_to_string("emails/chat_transcript_subject.txt", context)
+        body = render_to_string("emails/chat_transcript.txt", context)
+    return _send_once(f"chat:{conversation.pk}:transcript:{request_id}", subject, body, [email])
