@@ -41,7 +41,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField(_("email address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    # Only ever a number proven by an SMS code (E.164, "+8613800138000"); see phone_verified_at.
     phone = models.CharField(_("phone number"), max_length=32, blank=True)
+    phone_verified_at = models.DateTimeField(_("phone verified"), null=True, blank=True)
     language = models.CharField(_("preferred language"), max_length=10, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
@@ -59,6 +61,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [
             # Two accounts must never differ only by letter case of their email.
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            # A password reset by SMS must find exactly one account for a verified number.
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=models.Q(phone_verified_at__isnull=False),
+                name="accounts_user_verified_phone_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -69,3 +77,34 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class LockoutClearance(models.Model):
+    """Append-only record of a sign-in lockout lifted by a person (staff in admin, support from a
+    ticket) or by the account holder proving who they are (a password reset)."""
+
+    email = models.CharField(_("email address"), max_length=255)
+    actor = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("cleared by"),
+    )
+    # Kept as text too: the actor's row may be anonymised or deleted later.
+    actor_label = models.CharField(_("cleared by (as recorded)"), max_length=255, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    attempts_cleared = models.PositiveIntegerField(_("failure records cleared"), default=0)
+    was_locked = models.BooleanField(_("was locked"), default=False)
+    created_at = models.DateTimeField(_("cleared at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("lockout clearance")
+        verbose_name_plural = _("lockout clearances")
+        ordering = ["-created_at"]
+        # Support looks up "who unlocked this customer, and when" by email.
+        indexes = [models.Index(fields=["email", "-created_at"], name="accounts_clear_email_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.email} @ {self.created_at:%Y-%m-%d %H:%M}"
