@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from . import ratelimit
+from .backends import account_failure_key
 from .models import LockoutClearance, User
 
 
@@ -98,5 +100,6 @@ def user_password_was_reset(*, user: User) -> None:
     """A successful reset proves who they are: lift any sign-in lockout on the account.
 
     Other sessions end by themselves: Django ties each session to the password hash."""
+    ratelimit.reset(account_failure_key(user.email))
     if AccessAttempt.objects.filter(username__iexact=user.email).exists():
         lockout_clear(user.email, None, reason="password reset")

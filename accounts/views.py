@@ -1,20 +1,25 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Any
 
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
-from . import services
+from . import ratelimit, services
+from .client_ip import client_ip
 from .forms import EmailAuthenticationForm, RegisterForm
 
 
@@ -28,11 +33,75 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
+def wants_json(request: HttpRequest) -> bool:
+    accept = request.META.get("HTTP_ACCEPT", "")
+    return request.path.startswith("/api/") or (
+        "application/json" in accept and "text/html" not in accept
+    )
+
+
+def too_many_requests(
+    request: HttpRequest,
+    retry_after: int,
+    *,
+    message: str | None = None,
+    template: str = "accounts/rate_limited.html",
+    context: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """HTTP 429 with Retry-After, saying in the person's language when to try again: a page
+    for browsers, JSON ({"detail", "retry_after", "retry_at"}) for the API."""
+    retry_after = max(1, int(retry_after))
+    retry_at = timezone.now() + timedelta(seconds=retry_after)
+    minutes = max(1, math.ceil(retry_after / 60))
+    if message is None:
+        message = ngettext(
+            "Too many attempts. For your safety, please wait and try again at %(time)s, "
+            "in %(minutes)d minute.",
+            "Too many attempts. For your safety, please wait and try again at %(time)s, "
+            "in %(minutes)d minutes.",
+            minutes,
+        ) % {"time": date_format(timezone.localtime(retry_at), "H:i"), "minutes": minutes}
+    if wants_json(request):
+        response: HttpResponse = JsonResponse(
+            {"detail": message, "retry_after": retry_after, "retry_at": retry_at.isoformat()},
+            status=429,
+        )
+    else:
+        page = {"message": message, "minutes": minutes, "unlock_at": retry_at, **(context or {})}
+        response = render(request, template, page, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def locked_out(
     request: HttpRequest, original_response: Any = None, credentials: dict | None = None
 ) -> HttpResponse:
-    """Shown by django-axes (AXES_LOCKOUT_CALLABLE) when an account is locked: how long the
-    pause is, and the way out now (a password reset lifts it)."""
+    """Shown by django-axes (AXES_LOCKOUT_CALLABLE) when an account is locked, and by our own
+    sign-in limits (accounts.backends): how long the pause is, and the way out now (a password
+    reset lifts the account lock)."""
+    limit = getattr(request, "accounts_limit", None)
+    if limit is not None:
+        reason, retry_after = limit
+        messages_by_reason = {
+            "ip": _(
+                "There were too many unsuccessful sign-ins from your network, so sign-in from "
+                "it is paused for a while, for everyone's safety."
+            ),
+            "account": _(
+                "There were too many unsuccessful sign-ins to this account in the last hour, "
+                "so sign-in to it is paused for a while, for your safety."
+            ),
+            "rate": _("There were too many sign-in attempts from your network in a short time."),
+        }
+        return too_many_requests(
+            request,
+            retry_after,
+            template="accounts/locked.html",
+            context={
+                "reason": messages_by_reason.get(reason, messages_by_reason["rate"]),
+                "kind": reason,
+            },
+        )
     cool_off = settings.AXES_COOLOFF_TIME
     username = (credentials or {}).get("username") or request.POST.get("username", "")
     last = (
@@ -47,6 +116,16 @@ def locked_out(
     # LOCKOUT is off), so the time we show is the time it really ends.
     unlock_at = (last or timezone.now()) + cool_off
     seconds_left = max(0, (unlock_at - timezone.now()).total_seconds())
+    if wants_json(request):
+        minutes = max(1, math.ceil(seconds_left / 60))
+        message = ngettext(
+            "This account is temporarily locked after too many unsuccessful sign-ins. "
+            "You can try again at %(time)s, in %(minutes)d minute, or reset your password now.",
+            "This account is temporarily locked after too many unsuccessful sign-ins. "
+            "You can try again at %(time)s, in %(minutes)d minutes, or reset your password now.",
+            minutes,
+        ) % {"time": date_format(timezone.localtime(unlock_at), "H:i"), "minutes": minutes}
+        return too_many_requests(request, math.ceil(seconds_left), message=message)
     context = {"minutes": max(1, math.ceil(seconds_left / 60)), "unlock_at": unlock_at}
     response = render(request, "accounts/locked.html", context, status=429)
     response["Retry-After"] = str(math.ceil(seconds_left))
@@ -55,6 +134,13 @@ def locked_out(
 
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
+    # Sign-up says plainly when an email already has an account (a shop that hid it would send
+    # people round in circles); ASVS accepts that only behind a rate limit, so sign-ups per
+    # client IP are limited. Reset pages, by contrast, never reveal whether an account exists.
+    if request.method == "POST":
+        rate = ratelimit.hit_named("register_ip", client_ip(request))
+        if not rate.allowed:
+            return too_many_requests(request, rate.retry_after)
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = services.user_register(
@@ -79,6 +165,17 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "emails/password_reset.txt"
     subject_template_name = "emails/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Keyed on the address as typed, known or not: the limit itself reveals nothing.
+        email = request.POST.get("email", "").strip().lower()
+        refused = ratelimit.first_refusal(
+            ratelimit.hit_named("reset_ip", client_ip(request)),
+            ratelimit.hit_named("reset_target", email),
+        )
+        if refused:
+            return too_many_requests(request, refused.retry_after)
+        return super().post(request, *args, **kwargs)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

@@ -196,6 +196,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "reconcile-payments": {"task": "payments.tasks.reconcile_payments", "schedule": 60.0},
     "follow-ups": {"task": "checkout.tasks.send_follow_ups", "schedule": 300.0},
+    "purge-deleted-addresses": {
+        "task": "accounts.tasks.purge_deleted_addresses",
+        "schedule": 60.0 * 60,
+    },
     "support-overdue": {"task": "support.tasks.alert_overdue_tickets", "schedule": 120.0},
     "support-missed-chats": {"task": "support.tasks.expire_stale_chats", "schedule": 30.0},
 }
@@ -231,6 +235,40 @@ AXES_VERBOSE = False
 # Behind a proxy set AXES_IPWARE_PROXY_COUNT so one proxy address cannot lock everyone out.
 AXES_IPWARE_PROXY_COUNT = env_int("AXES_IPWARE_PROXY_COUNT", 0) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+# --- Accounts: SMS, rate limits, addresses (issue 7) -----------------------------------------
+# django-ipware is not installed, so axes would read REMOTE_ADDR (the proxy's address): the
+# client IP for axes, our limits and API throttles comes from AXES_IPWARE_PROXY_COUNT instead.
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
+# After axes' backend: the per-IP spraying limit, the per-account hourly cap, sign-in rate.
+AUTHENTICATION_BACKENDS.insert(1, "accounts.backends.SignInLimitsBackend")
+# axes has one failure limit for every parameter combination, so the higher per-IP limit
+# (failed sign-ins to any accounts from one IP) is ours, counted in the cache.
+ACCOUNTS_IP_FAILURE_LIMIT = env_int("ACCOUNTS_IP_FAILURE_LIMIT", 50)
+ACCOUNTS_IP_FAILURE_WINDOW_MINUTES = env_int("ACCOUNTS_IP_FAILURE_WINDOW_MINUTES", 15)
+# ASVS 2.2.1: at most 100 failed sign-ins an hour on one account, from all clients together.
+ACCOUNTS_ACCOUNT_FAILURE_LIMIT = env_int("ACCOUNTS_ACCOUNT_FAILURE_LIMIT", 100)
+# name: (hits, per seconds). Keys are the client IP, or the email/phone/user as typed.
+ACCOUNTS_RATE_LIMITS: dict[str, tuple[int, int]] = {
+    "login_ip": (env_int("ACCOUNTS_LOGIN_PER_MINUTE", 30), 60),
+    "register_ip": (env_int("ACCOUNTS_REGISTER_PER_HOUR", 10), 3600),
+    "reset_ip": (20, 3600),
+    "reset_target": (5, 3600),
+    "sms_send_minute": (env_int("SMS_RESEND_PER_MINUTE", 1), 60),
+    "sms_send_hour": (env_int("SMS_RESEND_PER_HOUR", 5), 3600),
+    "sms_send_ip": (20, 3600),
+    "code_check_ip": (30, 600),
+    "claim_email": (3, 3600),
+}
+# SMS: "accounts.sms.OutboxSmsBackend" (console + var/outbox/, the default),
+# "accounts.sms.ConsoleSmsBackend", or a provider's backend with the same interface.
+SMS_BACKEND = env_str("SMS_BACKEND", "accounts.sms.OutboxSmsBackend")
+SMS_CODE_MINUTES = env_int("SMS_CODE_MINUTES", 10)  # ASVS 2.7.2: at most 10 minutes
+SMS_CODE_MAX_GUESSES = env_int("SMS_CODE_MAX_GUESSES", 5)
+# Soft-deleted addresses stay restorable this long, then a periodic task purges them.
+ADDRESS_RESTORE_DAYS = env_int("ADDRESS_RESTORE_DAYS", 30)
+# A "claim my guest orders" link emailed from the profile works this long.
+ORDER_CLAIM_MAX_AGE_SECONDS = env_int("ORDER_CLAIM_MAX_AGE_SECONDS", 60 * 60 * 24)
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -307,6 +345,14 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    # Per client IP (as accounts.client_ip reads it) for guests, per account when signed in;
+    # a throttled request gets 429, Retry-After and a translated detail saying when.
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api.AnonThrottle", "accounts.api.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "300/min"),
+        "user": env_str("API_THROTTLE_USER", "1000/min"),
+    },
+    "EXCEPTION_HANDLER": "accounts.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Checkout API",

@@ -1,0 +1,108 @@
+"""Cache-backed rate limits (the default cache: Redis in production, so every web process and
+worker shares the counts).
+
+A limit is `limit` hits per `window` seconds for one key. The window starts at the first hit
+and the count resets when it ends; a refused hit does not move the end, so "try again in N
+minutes" stays true. Counting uses cache.incr, which is atomic on Redis, so concurrent requests
+cannot both take the last slot.
+
+Keys are hashed: an email address or a phone number never appears in the cache as text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class RateResult:
+    allowed: bool
+    # Seconds until the window ends; 0 when allowed.
+    retry_after: int
+    count: int
+
+
+def _keys(key: str) -> tuple[str, str]:
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"rl:{digest}:start", f"rl:{digest}:n"
+
+
+def _window_start(key: str, window: int, now: float) -> float:
+    start_key, count_key = _keys(key)
+    start = cache.get(start_key)
+    if start is not None and now - start >= window:
+        # Expired by the clock but not yet by the cache (a cache whose expiry runs on another
+        # clock, or a test that travels in time): start a fresh window.
+        cache.delete_many([start_key, count_key])
+        start = None
+    if start is None:
+        # add() is atomic: among concurrent first hits, one start time wins for everyone.
+        cache.add(start_key, now, window)
+        cache.add(count_key, 0, window)
+        start = cache.get(start_key, now)
+    return float(start)
+
+
+def _result(count: int, limit: int, start: float, window: int, now: float) -> RateResult:
+    if count <= limit:
+        return RateResult(allowed=True, retry_after=0, count=count)
+    return RateResult(
+        allowed=False, retry_after=max(1, math.ceil(start + window - now)), count=count
+    )
+
+
+def hit(key: str, limit: int, window: int) -> RateResult:
+    """Count one hit; allowed while at most `limit` hits fell in the current window."""
+    now = timezone.now().timestamp()
+    start = _window_start(key, window, now)
+    _, count_key = _keys(key)
+    try:
+        count = cache.incr(count_key)
+    except ValueError:  # the counter expired between the two calls
+        cache.add(count_key, 0, window)
+        count = cache.incr(count_key)
+    return _result(count, limit, start, window, now)
+
+
+def peek(key: str, limit: int, window: int) -> RateResult:
+    """Would one more hit be allowed? Counts nothing (for limits counted elsewhere, such as
+    failed sign-ins, checked before trying)."""
+    now = timezone.now().timestamp()
+    start_key, count_key = _keys(key)
+    start = cache.get(start_key)
+    if start is None or now - start >= window:
+        return RateResult(allowed=True, retry_after=0, count=0)
+    count = int(cache.get(count_key, 0))
+    return _result(count + 1, limit, float(start), window, now)
+
+
+def reset(key: str) -> None:
+    cache.delete_many(list(_keys(key)))
+
+
+def _named(name: str) -> tuple[int, int]:
+    limit, window = settings.ACCOUNTS_RATE_LIMITS[name]
+    return int(limit), int(window)
+
+
+def hit_named(name: str, ident: str | int | None) -> RateResult:
+    """hit() with the limit and window of settings.ACCOUNTS_RATE_LIMITS[name]."""
+    limit, window = _named(name)
+    return hit(f"{name}:{ident}", limit, window)
+
+
+def peek_named(name: str, ident: str | int | None) -> RateResult:
+    limit, window = _named(name)
+    return peek(f"{name}:{ident}", limit, window)
+
+
+def first_refusal(*results: RateResult) -> RateResult | None:
+    """The refusal that lasts longest among these, or None when all are allowed."""
+    refused = [r for r in results if not r.allowed]
+    return max(refused, key=lambda r: r.retry_after) if refused else None
