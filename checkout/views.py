@@ -18,6 +18,7 @@ from payments import services as payment_services
 from payments.failures import Failure, failure_for
 from payments.models import PaymentAttempt, PaymentMethod
 from payments.selectors import Alternative, alternatives_for, methods_for_amount
+from support.selectors import articles_for
 
 from . import services
 from .forms import AddToCartForm, CheckoutForm
@@ -87,6 +88,8 @@ class FailureBox:
     retry: PaymentMethod | None
     alternatives: list[Alternative]
     support_query: str
+    # Help articles for this failure, offered before a person is.
+    articles: list
 
 
 def _failure_box(
@@ -110,6 +113,7 @@ def _failure_box(
         retry=retry,
         alternatives=[alt for alt in offered if alt.method.pk != method.pk],
         support_query=urlencode(query),
+        articles=articles_for(query["code"]),
     )
 
 

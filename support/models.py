@@ -182,6 +182,7 @@ class TicketEvent(AppendOnly):
         STATUS = "status", _("Status changed")
         ASSIGNED = "assigned", _("Assigned")
         PRIORITY = "priority", _("Priority changed")
+        CATEGORY = "category", _("Category changed")
         REPLIED = "replied", _("Agent replied")
         NOTE = "note", _("Internal note added")
         CUSTOMER_REPLIED = "customer_replied", _("Customer replied")

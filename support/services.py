@@ -265,17 +265,39 @@ def ticket_rate(*, ticket: Ticket, rating: int, comment: str = "") -> Ticket:
     return ticket
 
 
+def requester_email(ticket: Ticket) -> str:
+    """The address that signs in: the account's, when the ticket has one."""
+    return ticket.requester.email if ticket.requester_id else ticket.email
+
+
 @transaction.atomic
-def ticket_clear_lockout(*, ticket: Ticket, actor: Any) -> int:
-    """Lift the requester's sign-in lockout from the ticket page; audited on the ticket and in
-    the admin log."""
+def ticket_clear_lockout(*, ticket: Ticket, actor: Any) -> Any:
+    """Lift the requester's sign-in lockout from the ticket page; recorded on the ticket and
+    in the accounts' lockout-clearance log."""
     from accounts.services import lockout_clear
 
     ticket = _locked(ticket)
-    email = ticket.requester.email if ticket.requester_id else ticket.email
-    cleared = lockout_clear(email, actor)
-    _event(ticket, Kind.UNLOCKED, actor, email=email, cleared=cleared)
-    return cleared
+    email = requester_email(ticket)
+    clearance = lockout_clear(email, actor, reason=f"ticket {ticket.number}")
+    _event(
+        ticket,
+        Kind.UNLOCKED,
+        actor,
+        email=email,
+        was_locked=clearance.was_locked,
+        failures_cleared=clearance.attempts_cleared,
+    )
+    return clearance
+
+
+@transaction.atomic
+def ticket_set_category(*, ticket: Ticket, actor: Any, category: str) -> Ticket:
+    ticket = _locked(ticket)
+    if category != ticket.category:
+        _event(ticket, Kind.CATEGORY, actor, before=ticket.category, after=category)
+        ticket.category = category
+        ticket.save(update_fields=["category", "updated_at"])
+    return ticket
 
 
 def tickets_mark_overdue(now: Any = None) -> list[int]:

@@ -12,10 +12,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Q
 
 from checkout.models import Product
 from payments.models import PaymentMethod
 from payments.money import to_minor
+from support.seed import seed_support
 
 DEMO_PASSWORD = "demo-pass-1234"
 
@@ -107,9 +109,21 @@ class Command(BaseCommand):
         support, _new = Group.objects.get_or_create(name="Support agents")
         support.permissions.set(
             Permission.objects.filter(
-                content_type__app_label__in=["checkout", "payments"], codename__startswith="view_"
+                Q(content_type__app_label__in=["checkout", "payments", "support", "axes"])
+                & Q(codename__startswith="view_")
+                | Q(
+                    content_type__app_label="support",
+                    codename__in=[
+                        "answer_ticket",
+                        "change_ticket",
+                        "change_conversation",
+                        "add_cannedreply",
+                        "change_cannedreply",
+                    ],
+                )
             )
         )
+        created += seed_support()
         User = get_user_model()
         for email, name, flags in PEOPLE:
             if User.objects.filter(email=email).exists():

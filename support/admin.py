@@ -1,0 +1,380 @@
+"""Where agents work: ticket queues, the ticket page with the payment's whole story beside the
+conversation, canned replies and help articles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import CannedReply, HelpArticle, Ticket, TicketEvent
+from .selectors import is_agent
+
+
+class QueueFilter(admin.SimpleListFilter):
+    title = _("queue")
+    parameter_name = "queue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("mine", _("Mine")),
+            ("unassigned", _("Unassigned")),
+            ("overdue", _("Overdue")),
+            ("waiting", _("Waiting on customer")),
+            ("open", _("All open")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        open_ = Q(status__in=Ticket.OPEN_STATUSES)
+        match self.value():
+            case "mine":
+                return queryset.filter(open_, assignee=request.user)
+            case "unassigned":
+                return queryset.filter(open_, assignee__isnull=True)
+            case "overdue":
+                return queryset.filter(
+                    open_, first_response_at__isnull=True, first_response_due__lt=timezone.now()
+                )
+            case "waiting":
+                return queryset.filter(status=Ticket.Status.WAITING)
+            case "open":
+                return queryset.filter(open_)
+        return queryset
+
+
+def _agents() -> QuerySet:
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(user_permissions__codename="answer_ticket")
+            | Q(groups__permissions__codename="answer_ticket")
+        )
+        .distinct()
+        .order_by("email")
+    )
+
+
+class AssignActionForm(ActionForm):
+    assignee = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(), required=False, label=_("Assign to")
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = _agents()
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label=_("Message"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    canned = forms.ModelChoiceField(
+        queryset=CannedReply.objects.filter(active=True),
+        required=False,
+        label=_("Canned reply"),
+        help_text=_("Used when the message is left empty."),
+    )
+    internal = forms.BooleanField(
+        label=_("Internal note (the customer does not see it)"), required=False
+    )
+    status = forms.ChoiceField(
+        label=_("Then set the status to"),
+        required=False,
+        choices=[("", _("Waiting on customer (default for a reply)")), *Ticket.Status.choices],
+    )
+
+
+class EventInline(admin.TabularInline):
+    model = TicketEvent
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "kind", "actor_label", "data")
+    readonly_fields = fields
+    verbose_name_plural = _("History")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = (
+        "number",
+        "subject",
+        "email",
+        "category",
+        "status",
+        "priority",
+        "assignee",
+        "due",
+        "created_at",
+    )
+    list_filter = (QueueFilter, "status", "category", "priority", "source")
+    list_select_related = ("assignee",)
+    search_fields = ("number", "email", "subject", "order__number", "name")
+    date_hierarchy = "created_at"
+    ordering = ("-priority", "first_response_due")
+    action_form = AssignActionForm
+    actions = ("assign_to_me", "assign_selected", "mark_resolved")
+    change_form_template = "admin/support/ticket/change_form.html"
+    inlines = (EventInline,)
+    fields = ("status", "priority", "category", "assignee")
+    readonly_fields = ()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tickets come from customers, chats and the failure screen
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a ticket is a record of what we told a customer
+
+    @admin.display(description=_("first response due"), ordering="first_response_due")
+    def due(self, obj: Ticket) -> str:
+        if obj.first_response_at is not None:
+            return format_html("✓ {}", _("answered"))
+        if obj.is_overdue:
+            return format_html('<strong class="overdue">⚠ {}</strong>', _("overdue"))
+        return obj.first_response_due.strftime("%Y-%m-%d %H:%M")
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "assignee":
+            kwargs["queryset"] = _agents()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
+        """Each field change goes through its service, so it is recorded and emailed."""
+        data = form.cleaned_data
+        if "assignee" in form.changed_data:
+            services.ticket_assign(ticket=obj, actor=request.user, assignee=data["assignee"])
+        if "priority" in form.changed_data:
+            services.ticket_set_priority(ticket=obj, actor=request.user, priority=data["priority"])
+        if "category" in form.changed_data:
+            services.ticket_set_category(ticket=obj, actor=request.user, category=data["category"])
+        if "status" in form.changed_data:
+            services.ticket_set_status(ticket=obj, actor=request.user, status=data["status"])
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        pass  # messages and events are read-only here
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        obj.refresh_from_db()
+        return super().log_change(request, obj, message)
+
+    # Actions ---------------------------------------------------------------------------------
+    @admin.action(description=_("Assign to me"), permissions=["change"])
+    def assign_to_me(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for ticket in queryset:
+            services.ticket_assign(ticket=ticket, actor=request.user, assignee=request.user)
+        self.message_user(request, _("Assigned to you."), messages.SUCCESS)
+
+    @admin.action(description=_("Assign to the agent chosen above"), permissions=["change"])
+    def assign_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        chosen = request.POST.get("assignee", "")
+        agent = _agents().filter(pk=chosen).first() if chosen.isdigit() else None
+        if agent is None:
+            self.message_user(request, _("Choose an agent to assign to."), messages.ERROR)
+            return
+        for ticket in queryset:
+            services.ticket_assign(ticket=ticket, actor=request.user, assignee=agent)
+        self.message_user(
+            request,
+            _("%(count)d tickets assigned to %(agent)s.")
+            % {"count": queryset.count(), "agent": agent.email},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Mark resolved"), permissions=["change"])
+    def mark_resolved(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for ticket in queryset:
+            services.ticket_set_status(
+                ticket=ticket, actor=request.user, status=Ticket.Status.RESOLVED
+            )
+        self.message_user(request, _("Marked resolved."), messages.SUCCESS)
+
+    # The ticket page -------------------------------------------------------------------------
+    def get_urls(self) -> list[Any]:
+        own = [
+            path(
+                "<int:pk>/reply/",
+                self.admin_site.admin_view(self.reply_view),
+                name="support_ticket_reply",
+            ),
+            path(
+                "<int:pk>/unlock/",
+                self.admin_site.admin_view(self.unlock_view),
+                name="support_ticket_unlock",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _agent_ticket(self, request: HttpRequest, pk: int) -> Ticket:
+        if request.method != "POST":
+            raise PermissionDenied
+        if not (is_agent(request.user) and self.has_change_permission(request)):
+            raise PermissionDenied
+        return get_object_or_404(Ticket, pk=pk)
+
+    def reply_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        ticket = self._agent_ticket(request, pk)
+        form = ReplyForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, _("The reply could not be sent."), messages.ERROR)
+            return redirect("admin:support_ticket_change", pk)
+        body = form.cleaned_data["body"].strip()
+        canned = form.cleaned_data["canned"]
+        if not body and canned is not None:
+            body = canned.body_for(ticket.language)
+        if not body:
+            self.message_user(
+                request, _("Write a message or choose a canned reply."), messages.ERROR
+            )
+            return redirect("admin:support_ticket_change", pk)
+        services.ticket_agent_reply(
+            ticket=ticket,
+            agent=request.user,
+            body=body,
+            internal=form.cleaned_data["internal"],
+            status=form.cleaned_data["status"],
+        )
+        done = _("Internal note added.") if form.cleaned_data["internal"] else _("Reply sent.")
+        self.message_user(request, done, messages.SUCCESS)
+        return redirect("admin:support_ticket_change", pk)
+
+    def unlock_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        ticket = self._agent_ticket(request, pk)
+        clearance = services.ticket_clear_lockout(ticket=ticket, actor=request.user)
+        self.message_user(
+            request,
+            _("Sign-in lockout cleared for %(email)s.") % {"email": clearance.email},
+            messages.SUCCESS,
+        )
+        return redirect("admin:support_ticket_change", pk)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        ticket = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if ticket is not None:
+            extra |= customer_context(ticket)
+            extra["reply_form"] = ReplyForm()
+            extra["thread"] = ticket.messages.select_related("author")
+            extra["can_answer"] = is_agent(request.user)
+        return super().change_view(request, object_id, form_url, extra)
+
+
+def customer_context(ticket: Ticket) -> dict[str, Any]:
+    """What an agent needs beside the conversation: the order, the attempt's whole timeline,
+    the customer's other recent attempts and tickets, and whether they are locked out."""
+    from accounts.services import lockout_state
+    from payments.failures import failure_for
+    from payments.models import PaymentAttempt
+
+    email = services.requester_email(ticket)
+    by_customer = Q(order__email__iexact=email)
+    if ticket.requester_id:
+        by_customer |= Q(order__user_id=ticket.requester_id)
+    attempts = (
+        PaymentAttempt.objects.filter(by_customer)
+        .select_related("order", "method")
+        .order_by("-created_at")
+    )
+    if ticket.attempt_id:
+        attempts = attempts.exclude(pk=ticket.attempt_id)
+    by_requester = Q(email__iexact=email)
+    if ticket.requester_id:
+        by_requester |= Q(requester_id=ticket.requester_id)
+    attempt = ticket.attempt
+    return {
+        "attempt": attempt,
+        "attempt_failure": (
+            failure_for(attempt.failure_code, attempt.decline_code)
+            if attempt is not None and attempt.failure_code
+            else None
+        ),
+        "timeline": list(attempt.events.all()) if attempt is not None else [],
+        "other_attempts": list(attempts[:10]),
+        "other_tickets": list(
+            Ticket.objects.filter(by_requester).exclude(pk=ticket.pk).order_by("-created_at")[:10]
+        ),
+        "lockout": lockout_state(email),
+        "requester_email": email,
+    }
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ("title", "active")
+    list_filter = ("active",)
+    search_fields = ("title", "body_en", "body_zh")
+
+
+class HelpArticleForm(forms.ModelForm):
+    failure_codes = forms.CharField(
+        label=_("failure codes"),
+        required=False,
+        help_text=_("Separate codes with commas, for example card_declined, expired_card."),
+    )
+    categories = forms.MultipleChoiceField(
+        label=_("ticket categories"),
+        required=False,
+        choices=Ticket.Category.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = HelpArticle
+        fields = (
+            "slug",
+            "title_en",
+            "title_zh",
+            "body_en",
+            "body_zh",
+            "failure_codes",
+            "categories",
+            "published",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["failure_codes"] = ", ".join(self.instance.failure_codes or [])
+
+    def clean_failure_codes(self) -> list[str]:
+        from payments.failures import CATALOG
+
+        codes = [c.strip() for c in self.cleaned_data["failure_codes"].split(",") if c.strip()]
+        unknown = [c for c in codes if c not in CATALOG]
+        if unknown:
+            raise forms.ValidationError(
+                _("Unknown failure codes: %(codes)s") % {"codes": ", ".join(unknown)}
+            )
+        return codes
+
+
+@admin.register(HelpArticle)
+class HelpArticleAdmin(admin.ModelAdmin):
+    form = HelpArticleForm
+    list_display = ("slug", "title_en", "title_zh", "published", "updated_at")
+    list_filter = ("published",)
+    search_fields = ("slug", "title_en", "title_zh", "body_en", "body_zh")
+
+
+from . import chat_admin  # noqa: E402, F401  (registers the chat admin and agent console)

@@ -1,0 +1,76 @@
+"""Reads for the support desk: who may see a ticket, which articles help with a failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
+
+from .models import HelpArticle, Ticket
+
+TICKETS_SESSION_KEY = "support_tickets"
+
+
+def is_agent(user: Any) -> bool:
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and user.has_perm("support.answer_ticket")
+    )
+
+
+def remember_ticket(request: HttpRequest, ticket: Ticket) -> None:
+    """The browser that opened a ticket (or followed its emailed link) may see it again."""
+    numbers = list(request.session.get(TICKETS_SESSION_KEY, []))
+    if ticket.number not in numbers:
+        request.session[TICKETS_SESSION_KEY] = [*numbers[-19:], ticket.number]
+
+
+def ticket_visible(request: HttpRequest, ticket: Ticket, key: str = "") -> bool:
+    """Its requester, an agent, the browser that opened it, or whoever holds the emailed key."""
+    user = request.user
+    if user.is_authenticated and (ticket.requester_id == user.pk or is_agent(user)):
+        return True
+    if ticket.number in request.session.get(TICKETS_SESSION_KEY, []):
+        return True
+    return bool(key) and constant_time_compare(key, ticket.access_key)
+
+
+def articles_for(code: str = "", category: str = "", limit: int = 3) -> list[HelpArticle]:
+    """Published articles for a failure code: the catalog's own link first, then any article
+    an admin tagged with the code or with the ticket category. One query; the list of
+    articles is short enough to match here on every database."""
+    from payments.failures import failure_for
+
+    if not code and not category:
+        return []
+    linked = failure_for(code).article if code else ""
+    found = [
+        article
+        for article in HelpArticle.objects.filter(published=True)
+        if article.slug == linked
+        or (code and code in (article.failure_codes or []))
+        or (category and category in (article.categories or []))
+    ]
+    found.sort(key=lambda a: (a.slug != linked, a.slug))
+    return found[:limit]
+
+
+def article_search(query: str, limit: int = 20) -> list[HelpArticle]:
+    """Every word must appear in the title or text, in either language."""
+    words = [w for w in query.split() if w][:8]
+    if not words:
+        return []
+    qs = HelpArticle.objects.filter(published=True)
+    for word in words:
+        qs = qs.filter(
+            Q(title_en__icontains=word)
+            | Q(title_zh__icontains=word)
+            | Q(body_en__icontains=word)
+            | Q(body_zh__icontains=word)
+        )
+    return list(qs[:limit])
