@@ -166,6 +166,11 @@ class PaymentAttempt(models.Model):
     decline_code = models.CharField(_("decline code"), max_length=60, blank=True)
     failure_category = models.CharField(_("failure category"), max_length=30, blank=True)
     client_ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
+    # The provider's fingerprint of the card (the same card gives the same value in every
+    # account); used by the velocity rule, never shown to customers.
+    card_fingerprint = models.CharField(
+        _("card fingerprint"), max_length=64, blank=True, db_index=True
+    )
     # The risk check's verdict before sending: allow, review (sent, flagged for staff), refuse.
     risk_outcome = models.CharField(_("risk outcome"), max_length=10, blank=True)
     risk_rule = models.CharField(_("risk rule"), max_length=40, blank=True)

@@ -27,13 +27,16 @@ class Decision:
 
 
 def velocity(attempt: PaymentAttempt) -> Decision:
-    """Many attempts in a short time from one account, one email or one address."""
+    """Many attempts in a short time from one account, one email, one address or one card
+    (the same card fingerprint across different accounts is how card testing looks)."""
     since = timezone.now() - timedelta(minutes=settings.RISK_VELOCITY_WINDOW_MINUTES)
     same = Q(order__email__iexact=attempt.order.email)
     if attempt.user_id:
         same |= Q(user_id=attempt.user_id)
     if attempt.client_ip:
         same |= Q(client_ip=attempt.client_ip)
+    if attempt.card_fingerprint:
+        same |= Q(card_fingerprint=attempt.card_fingerprint)
     recent = (
         PaymentAttempt.objects.filter(same, created_at__gte=since).exclude(pk=attempt.pk).count()
     )

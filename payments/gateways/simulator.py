@@ -146,6 +146,12 @@ def normalize_payment_method(method_kind: str, value: str) -> str:
 class SimulatorGateway:
     name = "simulator"
 
+    def card_fingerprint(self, payment_method: str) -> str:
+        """Like Stripe's: one test card gives one value, whichever way it was entered."""
+        if not payment_method.startswith("pm_card") or payment_method not in SCENARIOS:
+            return ""
+        return "sim_" + hashlib.sha256(payment_method.encode()).hexdigest()[:24]
+
     def charge(self, request: ChargeRequest) -> ChargeResult:
         replayed = SimulatedCharge.objects.filter(idempotency_key=request.idempotency_key).first()
         if replayed is not None:

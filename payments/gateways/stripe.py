@@ -112,6 +112,18 @@ class StripeGateway:
             raise
         return result_from_intent(intent)
 
+    def card_fingerprint(self, payment_method: str) -> str:
+        """Stripe gives the same fingerprint for one card number in every account. A lookup
+        that fails must not block the payment: the rule then runs without it."""
+        if not payment_method.startswith("pm_"):
+            return ""
+        try:
+            found = self.client.v1.payment_methods.retrieve(payment_method)
+        except stripe.StripeError:
+            return ""
+        card = _as_dict(found).get("card") or {}
+        return str(card.get("fingerprint") or "")[:64]
+
     def retrieve(self, reference: str) -> ChargeResult:
         try:
             intent = self.client.v1.payment_intents.retrieve(reference)

@@ -8,6 +8,9 @@ from .base import ChargeRequest, ChargeResult, Outcome, RefundResult
 class WalletGateway:
     name = "wallet"
 
+    def card_fingerprint(self, payment_method: str) -> str:
+        return ""  # no card behind a wallet
+
     def charge(self, request: ChargeRequest) -> ChargeResult:
         from ..models import PROVIDER_KEY_PREFIX, PaymentAttempt, WalletEntry
         from ..services.wallet import WalletInsufficient, wallet_move

@@ -264,12 +264,26 @@ def charge_request(attempt: PaymentAttempt) -> ChargeRequest:
     )
 
 
+def _attempt_fingerprint(attempt: PaymentAttempt, gateway: Any) -> None:
+    """Ask the provider for the card's fingerprint before the risk rules run, outside any
+    lock (for Stripe it is a network call)."""
+    if attempt.status != S.CREATED or attempt.card_fingerprint or not attempt.payment_method_ref:
+        return
+    if attempt.method.kind != PaymentMethod.Kind.CARD:
+        return
+    fingerprint = gateway.card_fingerprint(attempt.payment_method_ref)
+    if fingerprint:
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(card_fingerprint=fingerprint)
+
+
 def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
     """Send a created attempt to its provider and record what came back.
 
     No lock is held during the provider call; the attempt is `sent` by then, which already
     blocks any other attempt for the order. A timeout or outage leaves it `unknown`.
     """
+    gateway = get_gateway(attempt.provider)
+    _attempt_fingerprint(attempt, gateway)
     with transaction.atomic():
         attempt = (
             PaymentAttempt.objects.select_for_update().select_related("order").get(pk=attempt.pk)
@@ -280,7 +294,6 @@ def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
             return attempt
         attempt_transition(attempt=attempt, to=S.SENT, actor="system")
     request = charge_request(attempt)
-    gateway = get_gateway(attempt.provider)
     from .health import health_record
 
     try:

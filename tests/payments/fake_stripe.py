@@ -30,7 +30,8 @@ class FakeStripe(stripe.HTTPClient):
         self.requests: list[dict[str, Any]] = []
         self.refunds: list[dict[str, str]] = []
         self.refund_status = "succeeded"
-        self.fail_next: list[str] = []  # "timeout" or "500", consumed one per request
+        self.fail_next: list[str] = []  # "timeout" or "500", one per intent or refund request
+        self.payment_methods_down = False
 
     # stripe.HTTPClient interface -------------------------------------------------------------
     def request(self, method, url, headers, post_data=None, *, _usage=None) -> Reply:
@@ -39,6 +40,9 @@ class FakeStripe(stripe.HTTPClient):
         self.requests.append(
             {"method": method, "path": urlparse(url).path, "key": key, "params": params}
         )
+        path = urlparse(url).path
+        if path.startswith("/v1/payment_methods/"):
+            return self._payment_method(path.rsplit("/", 1)[1])
         if self.fail_next:
             mode = self.fail_next.pop(0)
             if mode == "timeout":
@@ -80,6 +84,13 @@ class FakeStripe(stripe.HTTPClient):
                 )
             return self._json(intent, 200)
         return self._json({"error": {"type": "invalid_request_error", "message": path}}, 404)
+
+    def _payment_method(self, pm: str) -> Reply:
+        if self.payment_methods_down:
+            return self._json({"error": {"type": "api_error", "message": "down"}}, 500)
+        # Stripe: one fingerprint per card number, whichever account or id it comes from.
+        card = {"brand": "visa", "last4": "4242", "fingerprint": f"fp_{pm.split('_')[-1]}"}
+        return self._json({"id": pm, "object": "payment_method", "card": card}, 200)
 
     def close(self) -> None:
         pass

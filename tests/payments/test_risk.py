@@ -56,8 +56,19 @@ def test_velocity_from_one_address_reviews_then_refuses(shop):
 
 
 def test_other_addresses_are_not_slowed_down(shop):
-    for i in range(6):
-        assert attempt(shop, ip=f"198.51.100.{i}").risk_outcome == "allow"
+    cards = ["pm_card_visa", "pm_card_mastercard", "pm_card_amex"] * 2
+    for i, card in enumerate(cards):
+        assert attempt(shop, ip=f"198.51.100.{i}", token=card).risk_outcome == "allow"
+
+
+def test_one_card_across_many_accounts_and_addresses_is_refused(shop):
+    """Card testing: one card tried from new emails and addresses each time."""
+    outcomes = [attempt(shop, ip=f"198.51.100.{i}") for i in range(6)]
+    assert [a.risk_outcome for a in outcomes] == ["allow"] * 3 + ["review"] * 2 + ["refuse"]
+    assert len({a.order.email for a in outcomes}) == 6
+    assert outcomes[0].card_fingerprint and outcomes[5].risk_rule == "velocity"
+    # Another card from the next address goes through.
+    assert attempt(shop, ip="198.51.100.99", token="pm_card_mastercard").risk_outcome == "allow"
 
 
 @pytest.mark.parametrize(

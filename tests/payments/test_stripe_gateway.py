@@ -45,7 +45,9 @@ def test_success_sends_our_attempt_key_and_amount(fake):
     attempt = pay()
     assert attempt.status == S.SUCCEEDED
     assert attempt.provider_reference == "pi_fake_0001"
-    sent = fake.requests[0]
+    lookup, sent = fake.requests
+    assert lookup["path"] == "/v1/payment_methods/pm_card_visa"
+    assert attempt.card_fingerprint == "fp_visa"
     assert sent["key"] == f"attempt-{attempt.public_id}"
     assert sent["params"]["amount"] == str(attempt.amount)
     assert sent["params"]["currency"] == "usd"
@@ -76,7 +78,7 @@ def test_three_d_secure_gives_stripes_redirect(fake):
 def test_redirect_and_qr_methods(fake, method, url):
     attempt = pay("", method=method)
     assert attempt.status == S.REQUIRES_ACTION and attempt.action_url.startswith(url)
-    params = fake.requests[0]["params"]
+    params = fake.requests[-1]["params"]
     assert params["payment_method_data[type]"] == method
     if method == "wechat_pay":
         assert params["payment_method_options[wechat_pay][client]"] == "web"
@@ -86,8 +88,9 @@ def test_timeout_after_the_librarys_retries_is_unknown_and_retries_reuse_the_key
     fake.fail_next = ["timeout", "timeout", "timeout"]
     attempt = pay()
     assert attempt.status == S.UNKNOWN
-    keys = {r["key"] for r in fake.requests}
-    assert len(fake.requests) == 3 and keys == {f"attempt-{attempt.public_id}"}
+    charges = [r for r in fake.requests if r["path"] == "/v1/payment_intents"]
+    keys = {r["key"] for r in charges}
+    assert len(charges) == 3 and keys == {f"attempt-{attempt.public_id}"}
 
 
 def test_a_retry_that_gets_through_is_a_replay_not_a_second_charge(fake):
@@ -221,3 +224,9 @@ def test_a_pending_refund_settles_by_webhook(
     deliver("failed", "evt_r2")  # a late, contradicting event changes nothing
     refund.refresh_from_db()
     assert refund.status == "succeeded"
+
+
+def test_a_failed_fingerprint_lookup_does_not_block_the_payment(fake):
+    fake.payment_methods_down = True
+    attempt = pay()
+    assert attempt.status == S.SUCCEEDED and attempt.card_fingerprint == ""
