@@ -233,6 +233,9 @@ def message_post(
     if sender == ChatMessage.Sender.AGENT:
         if conversation.status != Conversation.Status.ACTIVE:
             raise ChatError("not_accepted", _("Accept the chat before replying."))
+        if conversation.agent_id != getattr(author, "pk", None):
+            # Only the agent who accepted answers: nobody answers a customer twice.
+            raise ChatError("taken", _("Another agent has already accepted this chat."))
         name = author.get_short_name()
     else:
         name = conversation.name
@@ -346,9 +349,7 @@ def conversation_to_ticket(
             subject=subject,
             body="\n\n".join(parts),
             category=(
-                Ticket.Category.PAYMENT_FAILED
-                if conversation.attempt_id
-                else Ticket.Category.OTHER
+                Ticket.Category.PAYMENT_FAILED if conversation.attempt_id else Ticket.Category.OTHER
             ),
             source=Ticket.Source.CHAT,
             requester=conversation.customer,

@@ -1,7 +1,299 @@
-"""Customer chat pages (filled in by the live-chat work)."""
+"""Customer chat pages. Every step works without JavaScript (forms, then redirect back); with
+it, static/js/chat.js upgrades the page to the websocket."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+import time
+import uuid
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from checkout.models import Order
+from checkout.views import _can_view as order_viewable
+
+from . import chat, tasks
+from .forms_chat import ChatLeaveForm, ChatMessageForm, ChatStartForm
+from .models import ChatMessage, Conversation, Ticket
+from .selectors import articles_for, is_agent, remember_ticket
+from .services import ticket_open
+
+CHATS_SESSION_KEY = "support_chats"
+
+
+# Who may see a chat --------------------------------------------------------------------------
+def remember_chat(session: Any, conversation: Conversation) -> None:
+    """The browser that started a chat may come back to it (guests have nothing else)."""
+    ids = list(session.get(CHATS_SESSION_KEY, []))
+    if conversation.public_id.hex not in ids:
+        session[CHATS_SESSION_KEY] = [*ids[-19:], conversation.public_id.hex]
+
+
+def chat_role(user: Any, session: Any, conversation: Conversation) -> str:
+    """ "customer" for the person who asked, "agent" for staff who answer, "" for anyone else.
+    Shared by the pages and the websocket so both let in exactly the same people."""
+    if user is not None and user.is_authenticated and conversation.customer_id == user.pk:
+        return ChatMessage.Sender.CUSTOMER
+    if session is not None and conversation.public_id.hex in session.get(CHATS_SESSION_KEY, []):
+        return ChatMessage.Sender.CUSTOMER
+    if is_agent(user):
+        return ChatMessage.Sender.AGENT
+    return ""
+
+
+def rate_limit(kind: str, who: str) -> int:
+    """A fixed window per person: 0 when allowed, else the seconds until the window ends.
+
+    In the shared cache, so the limit holds across web processes."""
+    window = settings.SUPPORT_CHAT_RATE_SECONDS
+    key = f"support:chat:{kind}:{who}"
+    now = time.time()
+    if cache.add(key, 1, timeout=window):
+        cache.set(f"{key}:start", now, timeout=window)
+        return 0
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr: a new window
+        cache.set(key, 1, timeout=window)
+        cache.set(f"{key}:start", now, timeout=window)
+        return 0
+    if count <= settings.SUPPORT_CHAT_RATE_MESSAGES:
+        return 0
+    started = cache.get(f"{key}:start") or now
+    return max(1, int(started + window - now + 0.999))
+
+
+def rate_key(user: Any, session_key: str | None, fallback: str = "") -> str:
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return f"session:{session_key or fallback}"
+
+
+def rate_limited_message(retry_after: int) -> str:
+    return _("You are sending messages very fast. Please wait %(seconds)d seconds.") % {
+        "seconds": retry_after
+    }
+
+
+def _conversation_for(request: HttpRequest, public_id: uuid.UUID) -> tuple[Conversation, str]:
+    conversation = (
+        Conversation.objects.select_related("agent", "ticket", "order", "attempt")
+        .filter(public_id=public_id)
+        .first()
+    )
+    role = chat_role(request.user, request.session, conversation) if conversation else ""
+    if not role:
+        raise Http404
+    return conversation, role
+
+
+def _attached(request: HttpRequest, number: str, attempt_id: str) -> tuple[Any, Any]:
+    """The order and attempt the visitor refers to, only if they may see that order."""
+    order = Order.objects.filter(number=number[:20]).first() if number else None
+    if order is None or not order_viewable(request, order, key=""):
+        return None, None
+    try:
+        attempt = order.attempts.filter(public_id=uuid.UUID(attempt_id)).first()
+    except ValueError:
+        attempt = None
+    return order, attempt
+
+
+# Pages ---------------------------------------------------------------------------------------
+@require_http_methods(["GET", "POST"])
+def chat_new(request: HttpRequest) -> HttpResponse:
+    """Self-service first (articles for the failure code), then a person, or a message when
+    nobody is online."""
+    source = request.POST if request.method == "POST" else request.GET
+    order, attempt = _attached(request, source.get("order", ""), source.get("attempt", ""))
+    code = source.get("code", "")[:60] or (attempt.failure_code if attempt else "")
+    user = request.user if request.user.is_authenticated else None
+    online = chat.agents_online()
+    if request.method == "GET":
+        initial = {"order": order.number if order else "", "code": code}
+        initial["attempt"] = str(attempt.public_id) if attempt else ""
+        initial["name"] = user.full_name if user else (order.full_name if order else "")
+        initial["email"] = user.email if user else (order.email if order else "")
+        form = ChatStartForm(initial=initial, email_required=user is None)
+        return _render_new(request, form, order, attempt, code, online)
+
+    leave = "leave" in request.POST
+    form = ChatStartForm(request.POST, email_required=user is None or leave)
+    if not form.is_valid():
+        return _render_new(request, form, order, attempt, code, online, status=400)
+    data = form.cleaned_data
+    email = data["email"] or (user.email if user else "")
+    if leave:
+        ticket = ticket_open(
+            email=email,
+            name=data["name"],
+            subject=data["message"].splitlines()[0][:120],
+            body=data["message"],
+            category=Ticket.Category.PAYMENT_FAILED if attempt else Ticket.Category.OTHER,
+            source=Ticket.Source.CHAT,
+            requester=user,
+            order=order,
+            attempt=attempt,
+            failure_code=code,
+            language=get_language() or "en",
+        )
+        remember_ticket(request, ticket)
+        messages.success(
+            request,
+            _("Thank you. Your message is ticket %(number)s; we will reply by email.")
+            % {"number": ticket.number},
+        )
+        return redirect("support:ticket", number=ticket.number)
+    conversation = chat.conversation_start(
+        body=data["message"],
+        customer=user,
+        name=data["name"],
+        email=email,
+        language=get_language() or "en",
+        order=order,
+        attempt=attempt,
+        failure_code=code,
+    )
+    remember_chat(request.session, conversation)
+    return redirect("support:chat", public_id=conversation.public_id)
+
+
+def _render_new(
+    request: HttpRequest,
+    form: ChatStartForm,
+    order: Any,
+    attempt: Any,
+    code: str,
+    online: bool,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "order": order,
+        "attempt": attempt,
+        "articles": articles_for(code),
+        "agents_online": online,
+    }
+    return render(request, "support/chat_new.html", context, status=status)
+
+
+def chat_page(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    conversation, role = _conversation_for(request, public_id)
+    return _render_chat(request, conversation, role)
+
+
+def _render_chat(
+    request: HttpRequest,
+    conversation: Conversation,
+    role: str,
+    form: ChatMessageForm | None = None,
+    leave_form: ChatLeaveForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user_email = request.user.email if request.user.is_authenticated else ""
+    context = {
+        "conversation": conversation,
+        "role": role,
+        "chat_messages": list(conversation.messages.order_by("seq")),
+        "agents_online": chat.agents_online(),
+        "form": form or ChatMessageForm(initial={"client_id": uuid.uuid4().hex}),
+        "leave_form": leave_form
+        or ChatLeaveForm(initial={"email": conversation.email or user_email}),
+        "request_id": uuid.uuid4().hex,
+        "transcript_email": conversation.email or user_email,
+    }
+    return render(request, "support/chat.html", context, status=status)
+
+
+@require_POST
+def chat_message(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The no-JavaScript send: store, then back to the page (post/redirect/get)."""
+    conversation, role = _conversation_for(request, public_id)
+    form = ChatMessageForm(request.POST)
+    if not form.is_valid():
+        return _render_chat(request, conversation, role, form=form, status=400)
+    who = rate_key(request.user, request.session.session_key)
+    retry_after = rate_limit("message", who)
+    if retry_after:
+        form.add_error("message", rate_limited_message(retry_after))
+        return _render_chat(request, conversation, role, form=form, status=429)
+    try:
+        chat.message_store_once(
+            conversation=conversation,
+            sender=role,
+            body=form.cleaned_data["message"],
+            author=request.user,
+            client_id=form.cleaned_data["client_id"],
+        )
+    except chat.ChatError as error:
+        form.add_error("message", str(error))
+        return _render_chat(request, conversation, role, form=form, status=400)
+    return redirect(conversation_url(conversation) + "#chat-log")
+
+
+def conversation_url(conversation: Conversation) -> str:
+    return reverse("support:chat", kwargs={"public_id": conversation.public_id})
+
+
+@require_POST
+def chat_leave(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Nobody answered (or the customer stops waiting): the chat becomes a ticket."""
+    conversation, role = _conversation_for(request, public_id)
+    if role != ChatMessage.Sender.CUSTOMER:
+        raise Http404
+    form = ChatLeaveForm(request.POST)
+    if not form.is_valid():
+        return _render_chat(request, conversation, role, leave_form=form, status=400)
+    ticket = chat.conversation_to_ticket(
+        conversation=conversation,
+        email=form.cleaned_data["email"],
+        body=form.cleaned_data["message"],
+    )
+    remember_ticket(request, ticket)
+    messages.success(
+        request,
+        _("Thank you. Your message is ticket %(number)s; we will reply by email.")
+        % {"number": ticket.number},
+    )
+    return redirect("support:ticket", number=ticket.number)
+
+
+@require_POST
+def chat_transcript(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    conversation, role = _conversation_for(request, public_id)
+    form = ChatLeaveForm({"email": request.POST.get("email", "")})
+    if not form.is_valid():
+        messages.error(request, form.errors["email"][0])
+        return redirect(conversation_url(conversation))
+    email = form.cleaned_data["email"]
+    request_id = request.POST.get("request_id", "")[:64] or uuid.uuid4().hex
+    pk = conversation.pk
+    tasks.send_chat_transcript.delay(pk, email, request_id)
+    messages.success(request, _("We are emailing the transcript to %(email)s.") % {"email": email})
+    return redirect(conversation_url(conversation))
+
+
+@require_POST
+def chat_end(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    conversation, role = _conversation_for(request, public_id)
+    chat.conversation_close(conversation=conversation, actor=request.user)
+    messages.info(request, _("The chat has ended. You can still read it here."))
+    return redirect(conversation_url(conversation))
+
+
+urlpatterns = [
+    path("chat/new/", chat_new, name="chat_new"),
+    path("chat/<uuid:public_id>/", chat_page, name="chat"),
+    path("chat/<uuid:public_id>/send/", chat_message, name="chat_message"),
+    path("chat/<uuid:public_id>/leave/", chat_leave, name="chat_leave"),
+    path("chat/<uuid:public_id>/transcript/", chat_transcript, name="chat_transcript"),
+    path("chat/<uuid:public_id>/end/", chat_end, name="chat_end"),
+]
