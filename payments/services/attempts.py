@@ -230,7 +230,7 @@ def _risk_check(attempt: PaymentAttempt) -> bool:
 
     decision = risk.assess(attempt)
     attempt.risk_outcome, attempt.risk_rule = decision.outcome, decision.rule
-    attempt.save(update_fields=["risk_outcome", "risk_rule", "updated_at"])
+    attempt.save(update_fields=["risk_outcome", "risk_rule", "card_fingerprint", "updated_at"])
     if decision.outcome != risk.ALLOW:
         PaymentEvent.objects.create(
             attempt=attempt,
@@ -264,16 +264,14 @@ def charge_request(attempt: PaymentAttempt) -> ChargeRequest:
     )
 
 
-def _attempt_fingerprint(attempt: PaymentAttempt, gateway: Any) -> None:
+def _card_fingerprint(attempt: PaymentAttempt, gateway: Any) -> str:
     """Ask the provider for the card's fingerprint before the risk rules run, outside any
-    lock (for Stripe it is a network call)."""
-    if attempt.status != S.CREATED or attempt.card_fingerprint or not attempt.payment_method_ref:
-        return
+    lock (for Stripe it is a network call). The risk check stores it with its verdict."""
+    if attempt.status != S.CREATED or not attempt.payment_method_ref:
+        return ""
     if attempt.method.kind != PaymentMethod.Kind.CARD:
-        return
-    fingerprint = gateway.card_fingerprint(attempt.payment_method_ref)
-    if fingerprint:
-        PaymentAttempt.objects.filter(pk=attempt.pk).update(card_fingerprint=fingerprint)
+        return ""
+    return gateway.card_fingerprint(attempt.payment_method_ref)
 
 
 def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
@@ -283,13 +281,14 @@ def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
     blocks any other attempt for the order. A timeout or outage leaves it `unknown`.
     """
     gateway = get_gateway(attempt.provider)
-    _attempt_fingerprint(attempt, gateway)
+    fingerprint = _card_fingerprint(attempt, gateway)
     with transaction.atomic():
         attempt = (
             PaymentAttempt.objects.select_for_update().select_related("order").get(pk=attempt.pk)
         )
         if attempt.status != S.CREATED:
             return attempt
+        attempt.card_fingerprint = fingerprint or attempt.card_fingerprint
         if not _risk_check(attempt):
             return attempt
         attempt_transition(attempt=attempt, to=S.SENT, actor="system")
