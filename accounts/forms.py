@@ -78,3 +78,48 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["full_name"]
         widgets = {"full_name": forms.TextInput(attrs={"autocomplete": "name"})}
+
+
+class PhoneForm(forms.Form):
+    phone = forms.CharField(
+        label=_("Mobile phone number"),
+        max_length=32,
+        help_text=_("In international format, starting with + and the country code."),
+        error_messages={"required": _("Enter your mobile phone number.")},
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+    def clean_phone(self) -> str:
+        from .services import normalize_phone
+
+        phone = normalize_phone(self.cleaned_data["phone"])
+        if phone is None:
+            raise forms.ValidationError(
+                _(
+                    "Enter the number in international format, starting with + and the "
+                    "country code, like +44 7700 900123."
+                )
+            )
+        return phone
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("6-digit code"),
+        max_length=6,
+        min_length=6,
+        error_messages={
+            "required": _("Enter the 6-digit code from the text message."),
+            "min_length": _("The code has 6 digits."),
+            "max_length": _("The code has 6 digits."),
+        },
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9]*"}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"].strip()
+        if not code.isdigit():
+            raise forms.ValidationError(_("The code has 6 digits, numbers only."))
+        return code

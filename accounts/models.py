@@ -108,3 +108,44 @@ class LockoutClearance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PhoneCode(models.Model):
+    """A 6-digit code sent by SMS, stored only as a hash. Single use, short-lived, and dead
+    after SMS_CODE_MAX_GUESSES wrong guesses.
+
+    A reset requested for a number that no account has verified still gets a row (with no
+    user, and a code nobody is sent): both cases then run the same queries and the same
+    hashing, so neither the answer nor its timing says whether the number is known."""
+
+    class Purpose(models.TextChoices):
+        VERIFY = "verify", _("verify a phone number")
+        RESET = "reset", _("reset the password")
+
+    user = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="phone_codes",
+    )
+    phone = models.CharField(_("phone number"), max_length=32)
+    purpose = models.CharField(_("purpose"), max_length=10, choices=Purpose.choices)
+    code_hash = models.CharField(max_length=128)
+    guesses = models.PositiveSmallIntegerField(_("wrong guesses"), default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    # Set when the code was used, or replaced by a newer one: either way it no longer works.
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SMS code")
+        verbose_name_plural = _("SMS codes")
+        # Issuing a code retires the live ones for the same number and purpose.
+        indexes = [
+            models.Index(fields=["phone", "purpose", "used_at"], name="accounts_code_live_idx"),
+            models.Index(fields=["created_at"], name="accounts_code_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} {self.phone} ({self.created_at:%Y-%m-%d %H:%M})"

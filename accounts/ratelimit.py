@@ -102,6 +102,17 @@ def peek_named(name: str, ident: str | int | None) -> RateResult:
     return peek(f"{name}:{ident}", limit, window)
 
 
+def hit_each(*limits: tuple[str, str | int | None]) -> RateResult | None:
+    """hit_named() for each (name, ident) in order, stopping at the first refusal, which is
+    returned (None when all allowed): a try refused by a short limit does not also use up a
+    longer one."""
+    for name, ident in limits:
+        result = hit_named(name, ident)
+        if not result.allowed:
+            return result
+    return None
+
+
 def first_refusal(*results: RateResult) -> RateResult | None:
     """The refusal that lasts longest among these, or None when all are allowed."""
     refused = [r for r in results if not r.allowed]

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import enum
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TypedDict
 
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from . import ratelimit
+from . import ratelimit, sms
 from .backends import account_failure_key
-from .models import LockoutClearance, User
+from .models import LockoutClearance, PhoneCode, User
 
 
 class LockoutState(TypedDict):
@@ -103,3 +109,165 @@ def user_password_was_reset(*, user: User) -> None:
     ratelimit.reset(account_failure_key(user.email))
     if AccessAttempt.objects.filter(username__iexact=user.email).exists():
         lockout_clear(user.email, None, reason="password reset")
+
+
+# --- Phone numbers and SMS codes -------------------------------------------------------------
+
+PHONE_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+class CodeCheck(enum.Enum):
+    OK = "ok"
+    WRONG = "wrong"
+    # Expired, already used, or replaced by a newer code.
+    EXPIRED = "expired"
+    # The last allowed guess was wrong: this code is dead.
+    USED_UP = "used_up"
+
+
+@dataclass(frozen=True)
+class CodeCheckResult:
+    outcome: CodeCheck
+    code: PhoneCode | None
+    guesses_left: int = 0
+
+
+def normalize_phone(raw: str) -> str | None:
+    """E.164 ("+8613800138000") from what people type ("+86 138-0013-8000", "0086 ..."), or
+    None when it is not an international number."""
+    cleaned = re.sub(r"[\s\-().]", "", raw or "")
+    if cleaned.startswith("00"):
+        cleaned = "+" + cleaned[2:]
+    return cleaned if PHONE_RE.match(cleaned) else None
+
+
+def _new_code() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+@transaction.atomic
+def phone_code_issue(
+    *, user: User | None, phone: str, purpose: PhoneCode.Purpose
+) -> tuple[PhoneCode, str]:
+    """A fresh code for this number and purpose; earlier live ones stop working. Returns the
+    row and the code in clear, which exists only until it is sent."""
+    now = timezone.now()
+    PhoneCode.objects.filter(phone=phone, purpose=purpose, user=user, used_at__isnull=True).update(
+        used_at=now
+    )
+    code = _new_code()
+    row = PhoneCode.objects.create(
+        user=user,
+        phone=phone,
+        purpose=purpose,
+        code_hash=make_password(code),
+        created_at=now,
+        expires_at=now + timedelta(minutes=settings.SMS_CODE_MINUTES),
+    )
+    return row, code
+
+
+def phone_code_send(*, code: PhoneCode, clear_code: str) -> None:
+    """Queue the SMS, in the current language. The text (with the code) passes through the
+    task queue for the few seconds until it is sent; the database only ever has the hash."""
+    from .tasks import send_phone_code
+
+    minutes = settings.SMS_CODE_MINUTES
+    body = gettext(
+        "Your Checkout code is %(code)s. It works for %(minutes)d minutes. "
+        "Never share it: we will never ask you for it."
+    ) % {"code": clear_code, "minutes": minutes}
+    transaction.on_commit(lambda: send_phone_code.delay(code.pk, body))
+
+
+def phone_code_deliver(*, code_id: int, body: str) -> None:
+    """Send one code's SMS, unless it belongs to no account (see PhoneCode)."""
+    code = PhoneCode.objects.filter(pk=code_id, user__isnull=False).first()
+    if code is not None:
+        sms.send_sms(code.phone, body)
+
+
+# A real hash, so checking a guess against "no live code" costs the same as a real check.
+_DUMMY_HASH = make_password("000000")
+
+
+@transaction.atomic
+def phone_code_check(
+    *, code_id: int | None, purpose: PhoneCode.Purpose, guess: str
+) -> CodeCheckResult:
+    """Check one guess. Counts wrong guesses under a row lock (two parallel guesses cannot both
+    use the last try); a right guess uses the code up."""
+    now = timezone.now()
+    limit = settings.SMS_CODE_MAX_GUESSES
+    row = (
+        PhoneCode.objects.select_for_update().filter(pk=code_id, purpose=purpose).first()
+        if code_id
+        else None
+    )
+    live = row is not None and row.used_at is None and row.expires_at > now
+    matches = check_password(guess.strip(), row.code_hash if live and row else _DUMMY_HASH)
+    if row is None or not live:
+        return CodeCheckResult(CodeCheck.EXPIRED, row)
+    if row.guesses >= limit:
+        return CodeCheckResult(CodeCheck.USED_UP, row)
+    # A row without an account can never be right: nobody was sent its code.
+    if matches and row.user_id is not None:
+        row.used_at = now
+        row.save(update_fields=["used_at"])
+        return CodeCheckResult(CodeCheck.OK, row)
+    row.guesses += 1
+    row.save(update_fields=["guesses"])
+    if row.guesses >= limit:
+        return CodeCheckResult(CodeCheck.USED_UP, row)
+    return CodeCheckResult(CodeCheck.WRONG, row, guesses_left=limit - row.guesses)
+
+
+def phone_code_purge_expired() -> int:
+    """Codes dead for a day are of no use to anyone."""
+    cutoff = timezone.now() - timedelta(days=1)
+    count, _ = PhoneCode.objects.filter(expires_at__lt=cutoff).delete()
+    return count
+
+
+@transaction.atomic
+def phone_verify_start(*, user: User, phone: str) -> tuple[PhoneCode, str]:
+    return phone_code_issue(user=user, phone=phone, purpose=PhoneCode.Purpose.VERIFY)
+
+
+@transaction.atomic
+def phone_verify_confirm(*, user: User, code: PhoneCode) -> User:
+    """The code was right: the number is theirs. Numbers get recycled by carriers, so if
+    another account had verified it, the proof is newer here and that account loses it."""
+    now = timezone.now()
+    User.objects.filter(phone=code.phone, phone_verified_at__isnull=False).exclude(
+        pk=user.pk
+    ).update(phone="", phone_verified_at=None)
+    user.phone = code.phone
+    user.phone_verified_at = now
+    user.save(update_fields=["phone", "phone_verified_at"])
+    return user
+
+
+@transaction.atomic
+def phone_remove(*, user: User) -> User:
+    user.phone = ""
+    user.phone_verified_at = None
+    user.save(update_fields=["phone", "phone_verified_at"])
+    return user
+
+
+def sms_reset_start(*, phone: str) -> tuple[PhoneCode, str]:
+    """Start a reset by SMS. Only a number verified beforehand (ASVS 6.6.1) on an active
+    account gets a real code; any other number gets a row nobody is sent (see PhoneCode)."""
+    user = User.objects.filter(phone=phone, phone_verified_at__isnull=False, is_active=True).first()
+    return phone_code_issue(user=user, phone=phone, purpose=PhoneCode.Purpose.RESET)
+
+
+@transaction.atomic
+def sms_reset_finish(*, user: User, password: str) -> User:
+    """Set the new password. Other sessions end (Django ties sessions to the password hash)
+    and any sign-in lockout is lifted, as after a reset by email."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    user_password_was_reset(user=user)
+    return user

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import phone_views, views
 
 app_name = "accounts"
 
@@ -10,6 +10,13 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("password-reset/sms/", phone_views.sms_reset, name="sms_reset"),
+    path("password-reset/sms/code/", phone_views.sms_reset_code, name="sms_reset_code"),
+    path(
+        "password-reset/sms/new-password/",
+        phone_views.sms_reset_password,
+        name="sms_reset_password",
+    ),
     path(
         "password-reset/<uidb64>/<token>/",
         views.PasswordResetConfirmView.as_view(),
@@ -20,4 +27,7 @@ urlpatterns = [
         views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("phone/", phone_views.phone_add, name="phone"),
+    path("phone/verify/", phone_views.phone_verify, name="phone_verify"),
+    path("phone/remove/", phone_views.phone_remove, name="phone_remove"),
 ]

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task
+def send_phone_code(code_id: int, body: str) -> None:
+    """Send the SMS for one code. Safe to run twice (a second SMS with the same code)."""
+    services.phone_code_deliver(code_id=code_id, body=body)
+
+
+@shared_task
+def purge_deleted_addresses() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE): addresses deleted over ADDRESS_RESTORE_DAYS ago, and
+    SMS codes that are long dead."""
+    purged = services.address_purge_expired()
+    services.phone_code_purge_expired()
+    return purged
