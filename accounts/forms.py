@@ -7,7 +7,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from .models import User
+from .models import Address, User
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -123,3 +123,26 @@ class CodeForm(forms.Form):
         if not code.isdigit():
             raise forms.ValidationError(_("The code has 6 digits, numbers only."))
         return code
+
+
+class AddressForm(forms.ModelForm):
+    class Meta:
+        model = Address
+        fields = ["label", "full_name", "line1", "line2", "city", "postcode", "country", "phone"]
+        labels = {"label": _("Label (like Home or Work)")}
+        error_messages = {
+            "full_name": {"required": _("Enter the name of the person who receives deliveries.")},
+            "line1": {"required": _("Enter the street address.")},
+            "city": {"required": _("Enter the city or town.")},
+            "country": {"required": _("Enter the country or region.")},
+        }
+        widgets = {
+            "label": forms.TextInput(),
+            "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "line1": forms.TextInput(attrs={"autocomplete": "address-line1"}),
+            "line2": forms.TextInput(attrs={"autocomplete": "address-line2"}),
+            "city": forms.TextInput(attrs={"autocomplete": "address-level2"}),
+            "postcode": forms.TextInput(attrs={"autocomplete": "postal-code"}),
+            "country": forms.TextInput(attrs={"autocomplete": "country-name"}),
+            "phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        }

@@ -149,3 +149,38 @@ class PhoneCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} {self.phone} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class Address(models.Model):
+    """A saved delivery/billing address. Deleting one only marks it (deleted_at): it shows
+    under "Recently deleted" for ADDRESS_RESTORE_DAYS and can be restored in one click, then a
+    periodic task removes it for good."""
+
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="addresses", verbose_name=_("user")
+    )
+    label = models.CharField(_("label"), max_length=50, blank=True)
+    full_name = models.CharField(_("full name"), max_length=150)
+    line1 = models.CharField(_("address"), max_length=200)
+    line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100)
+    postcode = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(_("country or region"), max_length=100)
+    phone = models.CharField(_("phone number"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["-created_at"]
+        indexes = [
+            # The address book reads one user's live or recently deleted rows.
+            models.Index(fields=["user", "deleted_at"], name="accounts_address_user_idx"),
+            # The purge task looks for rows deleted before a cut-off.
+            models.Index(fields=["deleted_at"], name="accounts_address_deleted_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label or f"{self.full_name}, {self.line1}, {self.city}"

@@ -19,7 +19,7 @@ from django.utils.translation import gettext
 
 from . import ratelimit, sms
 from .backends import account_failure_key
-from .models import LockoutClearance, PhoneCode, User
+from .models import Address, LockoutClearance, PhoneCode, User
 
 
 class LockoutState(TypedDict):
@@ -271,3 +271,63 @@ def sms_reset_finish(*, user: User, password: str) -> User:
     user.save(update_fields=["password"])
     user_password_was_reset(user=user)
     return user
+
+
+# --- Addresses -------------------------------------------------------------------------------
+
+ADDRESS_FIELDS = (
+    "label",
+    "full_name",
+    "line1",
+    "line2",
+    "city",
+    "postcode",
+    "country",
+    "phone",
+)
+
+
+def address_restore_cutoff() -> datetime:
+    return timezone.now() - timedelta(days=settings.ADDRESS_RESTORE_DAYS)
+
+
+@transaction.atomic
+def address_create(*, user: User, data: dict[str, str]) -> Address:
+    return Address.objects.create(user=user, **{k: data.get(k, "") for k in ADDRESS_FIELDS})
+
+
+@transaction.atomic
+def address_update(*, address: Address, data: dict[str, str]) -> Address:
+    for field in ADDRESS_FIELDS:
+        setattr(address, field, data.get(field, ""))
+    address.save(update_fields=[*ADDRESS_FIELDS, "updated_at"])
+    return address
+
+
+@transaction.atomic
+def address_delete(*, address: Address) -> Address:
+    """Soft delete: restorable for ADDRESS_RESTORE_DAYS."""
+    if address.deleted_at is None:
+        address.deleted_at = timezone.now()
+        address.save(update_fields=["deleted_at", "updated_at"])
+    return address
+
+
+class AddressGone(Exception):
+    """Deleted too long ago to restore (or already purged)."""
+
+
+@transaction.atomic
+def address_restore(*, address: Address) -> Address:
+    if address.deleted_at is not None:
+        if address.deleted_at < address_restore_cutoff():
+            raise AddressGone(address.pk)
+        address.deleted_at = None
+        address.save(update_fields=["deleted_at", "updated_at"])
+    return address
+
+
+def address_purge_expired() -> int:
+    """Remove for good the addresses deleted more than ADDRESS_RESTORE_DAYS ago."""
+    count, _ = Address.objects.filter(deleted_at__lt=address_restore_cutoff()).delete()
+    return count

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import phone_views, views
+from . import address_views, phone_views, views
 
 app_name = "accounts"
 
@@ -30,4 +30,9 @@ urlpatterns = [
     path("phone/", phone_views.phone_add, name="phone"),
     path("phone/verify/", phone_views.phone_verify, name="phone_verify"),
     path("phone/remove/", phone_views.phone_remove, name="phone_remove"),
+    path("addresses/", address_views.address_list, name="addresses"),
+    path("addresses/new/", address_views.address_new, name="address_new"),
+    path("addresses/<int:pk>/edit/", address_views.address_edit, name="address_edit"),
+    path("addresses/<int:pk>/delete/", address_views.address_delete, name="address_delete"),
+    path("addresses/<int:pk>/restore/", address_views.address_restore, name="address_restore"),
 ]

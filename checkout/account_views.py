@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import ProfileForm
+from accounts.models import Address
 from payments.models import Wallet, WalletEntry
 
 from .models import Order
@@ -50,9 +51,28 @@ def account_export(request: HttpRequest) -> JsonResponse:
             "email": user.email,
             "full_name": user.full_name,
             "phone": user.phone,
+            "phone_verified_at": (
+                user.phone_verified_at.isoformat() if user.phone_verified_at else None
+            ),
             "language": user.language,
             "date_joined": user.date_joined.isoformat(),
         },
+        # Soft-deleted ones too: we still hold them until they are purged.
+        "addresses": [
+            {
+                "label": a.label,
+                "full_name": a.full_name,
+                "line1": a.line1,
+                "line2": a.line2,
+                "city": a.city,
+                "postcode": a.postcode,
+                "country": a.country,
+                "phone": a.phone,
+                "created_at": a.created_at.isoformat(),
+                "deleted_at": a.deleted_at.isoformat() if a.deleted_at else None,
+            }
+            for a in Address.objects.filter(user=user).order_by("created_at")
+        ],
         "orders": [
             {
                 "number": order.number,
