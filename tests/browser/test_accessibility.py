@@ -297,10 +297,53 @@ def test_login_wrong_password(live_server, transactional_db, page: Page):
     assert_no_violations(page, "the sign-in page after a wrong password")
 
 
-def test_support(live_server, transactional_db, page: Page):
-    page.goto(live_server.url + "/support/")
-    expect(page.get_by_role("heading", level=1, name="Contact support")).to_be_visible()
-    assert_no_violations(page, "the support page")
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_support_page_fresh_and_with_errors(live_server, transactional_db, page: Page, language):
+    from support.seed import seed_support
+
+    seed_support()
+    page.goto(live_server.url + "/")
+    switch_language(page, language)
+    page.goto(live_server.url + "/support/?code=expired_card")
+    expect(page.locator(".articles a").first).to_be_visible()  # the suggested article
+    assert_no_violations(page, f"the support page ({language})")
+    page.locator("form[action$='/tickets/new/'] button[type=submit]").click()
+    expect(page.locator("#error-summary")).to_be_focused()
+    assert_no_violations(page, f"the support page with errors ({language})")
+
+
+def test_help_article_and_search(live_server, transactional_db, page: Page):
+    from support.seed import seed_support
+
+    seed_support()
+    page.goto(live_server.url + "/support/help/?q=bank")
+    expect(page.get_by_role("status")).to_contain_text("found")
+    assert_no_violations(page, "the help search results")
+    page.locator(".articles a").first.click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert_no_violations(page, "a help article")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_ticket_page_with_a_reply_and_the_rating(
+    live_server, transactional_db, page: Page, language, bob
+):
+    from support import services
+
+    ticket = services.ticket_open(
+        email="dana@example.com", subject="Card declined", body="Why?", language=language
+    )
+    services.ticket_agent_reply(ticket=ticket, agent=bob, body="Ask your bank, please.")
+    services.ticket_set_status(ticket=ticket, actor=bob, status="resolved")
+    page.goto(live_server.url + "/")
+    switch_language(page, language)
+    page.goto(f"{live_server.url}/support/tickets/{ticket.number}/?key={ticket.access_key}")
+    expect(page.get_by_text("Ask your bank, please.")).to_be_visible()
+    expect(page.locator("#rate")).to_be_visible()
+    assert_no_violations(page, f"a resolved ticket with its rating form ({language})")
+    page.locator("form:not([action]) button[type=submit]").click()  # an empty reply
+    expect(page.locator("#error-summary")).to_be_focused()
+    assert_no_violations(page, f"a ticket reply with errors ({language})")
 
 
 def test_wallet_top_up_and_its_failure(live_shop, live_server, page: Page, client):
