@@ -331,3 +331,37 @@ def address_purge_expired() -> int:
     """Remove for good the addresses deleted more than ADDRESS_RESTORE_DAYS ago."""
     count, _ = Address.objects.filter(deleted_at__lt=address_restore_cutoff()).delete()
     return count
+
+
+# --- Account deletion ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_delete_account(*, user: User) -> User:
+    """Anonymise the account at the person's request (ASVS 8.3.2): no name, email, phone,
+    password or addresses remain on our side of accounts. The row itself stays, inactive,
+    because orders, payment attempts and wallet entries point at it and are financial records
+    we must keep. Every session ends (the password hash changes, and the row is inactive)."""
+    from axes.models import AccessFailureLog, AccessLog
+
+    old_email = user.email
+    placeholder = f"deleted-{user.pk}@invalid"
+    Address.objects.filter(user=user).delete()
+    PhoneCode.objects.filter(user=user).delete()
+    for model in (AccessAttempt, AccessLog, AccessFailureLog):
+        model.objects.filter(username__iexact=old_email).delete()
+    LockoutClearance.objects.filter(email__iexact=old_email).update(email=placeholder)
+    ratelimit.reset(account_failure_key(old_email))
+    user.email = placeholder
+    user.full_name = ""
+    user.phone = ""
+    user.phone_verified_at = None
+    user.language = ""
+    user.is_active = False
+    user.is_staff = False
+    user.is_superuser = False
+    user.set_unusable_password()
+    user.save()
+    user.groups.clear()
+    user.user_permissions.clear()
+    return user

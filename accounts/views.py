@@ -6,8 +6,10 @@ from typing import Any
 
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.auth import login
+from django.contrib import messages
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -20,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from . import ratelimit, services
 from .client_ip import client_ip
-from .forms import EmailAuthenticationForm, RegisterForm
+from .forms import DeleteAccountForm, EmailAuthenticationForm, RegisterForm
 
 
 class LoginView(auth_views.LoginView):
@@ -194,3 +196,51 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
+
+
+def _reauth_refused(request: HttpRequest) -> ratelimit.RateResult | None:
+    """Pages that check the current password are limited per account, so a session left open
+    cannot be used to guess it."""
+    if request.method != "POST":
+        return None
+    return ratelimit.hit_each(("reauth", request.user.pk))
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's view keeps this session (update_session_auth_hash); every other session ends
+    because it was tied to the old password hash."""
+
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("account")
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refused = _reauth_refused(request)
+        if refused:
+            return too_many_requests(request, refused.retry_after)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(
+            self.request, _("Your password is changed. Other devices have been signed out.")
+        )
+        return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_account(request: HttpRequest) -> HttpResponse:
+    refused = _reauth_refused(request)
+    if refused:
+        return too_many_requests(request, refused.retry_after)
+    form = DeleteAccountForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.user_delete_account(user=request.user)
+        logout(request)
+        return redirect("accounts:deleted")
+    status = 400 if form.errors else 200
+    return render(request, "accounts/delete_account.html", {"form": form}, status=status)
+
+
+def account_deleted(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/deleted.html")

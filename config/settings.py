@@ -259,6 +259,8 @@ ACCOUNTS_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "sms_send_ip": (20, 3600),
     "code_check_ip": (30, 600),
     "claim_email": (3, 3600),
+    # Pages that ask for the current password (change password, delete account), per account.
+    "reauth": (5, 900),
 }
 # SMS: "accounts.sms.OutboxSmsBackend" (console + var/outbox/, the default),
 # "accounts.sms.ConsoleSmsBackend", or a provider's backend with the same interface.
