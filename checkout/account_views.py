@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.forms import ProfileForm
 from accounts.models import Address
 from payments.models import Wallet, WalletEntry
+from support.selectors import export_for as support_export
 
 from .models import Order
 
@@ -130,6 +131,7 @@ def account_export(request: HttpRequest) -> JsonResponse:
             }
             for e in WalletEntry.objects.filter(wallet__user=user).select_related("wallet")
         ],
+        **support_export(user),
     }
     response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
     stamp = timezone.now().strftime("%Y%m%d")

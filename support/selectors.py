@@ -74,3 +74,41 @@ def article_search(query: str, limit: int = 20) -> list[HelpArticle]:
             | Q(body_zh__icontains=word)
         )
     return list(qs[:limit])
+
+
+def export_for(user: Any) -> dict[str, list[dict[str, Any]]]:
+    """The person's tickets and chats for their data export: what they and we wrote to each
+    other, never agents' internal notes or the tickets' secret links."""
+    from .models import Conversation
+
+    tickets = Ticket.objects.filter(requester=user).prefetch_related("messages")
+    chats = Conversation.objects.filter(customer=user).prefetch_related("messages")
+    return {
+        "tickets": [
+            {
+                "number": t.number,
+                "subject": t.subject,
+                "category": t.category,
+                "status": t.status,
+                "created_at": t.created_at.isoformat(),
+                "rating": t.rating,
+                "messages": [
+                    {"from": m.author_kind, "body": m.body, "at": m.created_at.isoformat()}
+                    for m in t.messages.all()
+                    if not m.internal
+                ],
+            }
+            for t in tickets
+        ],
+        "chats": [
+            {
+                "started_at": c.created_at.isoformat(),
+                "status": c.status,
+                "messages": [
+                    {"from": m.sender, "body": m.body, "at": m.created_at.isoformat()}
+                    for m in c.messages.all()
+                ],
+            }
+            for c in chats
+        ],
+    }

@@ -1,0 +1,36 @@
+"""The data export carries the person's tickets and chats, and nobody else's."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from support import chat, services
+
+pytestmark = pytest.mark.django_db
+
+
+def test_export_has_my_tickets_and_chats_without_notes_or_links(client, alice, mallory, bob):
+    mine = services.ticket_open(
+        email=alice.email, requester=alice, subject="Refund?", body="Where is my refund?"
+    )
+    services.ticket_agent_reply(ticket=mine, agent=bob, body="Customer is a VIP", internal=True)
+    services.ticket_agent_reply(ticket=mine, agent=bob, body="On its way.")
+    chat.conversation_start(customer=alice, body="Hello, anyone there?")
+    services.ticket_open(
+        email=mallory.email, requester=mallory, subject="Mallory's", body="secret plans"
+    )
+    client.force_login(alice)
+    response = client.get(reverse("account_export"))
+    data = json.loads(response.content)
+    assert [t["number"] for t in data["tickets"]] == [mine.number]
+    assert [m["body"] for m in data["tickets"][0]["messages"]] == [
+        "Where is my refund?",
+        "On its way.",
+    ]
+    assert [m["body"] for m in data["chats"][0]["messages"]] == ["Hello, anyone there?"]
+    raw = response.content.decode()
+    for absent in ("VIP", mine.access_key, "secret plans", "Mallory's"):
+        assert absent not in raw
