@@ -27,8 +27,14 @@ def agents() -> list[Any]:
         get_user_model()
         .objects.filter(is_active=True, is_staff=True)
         .filter(
-            Q(user_permissions__codename="answer_ticket", user_permissions__content_type__app_label="support")
-            | Q(groups__permissions__codename="answer_ticket", groups__permissions__content_type__app_label="support")
+            Q(
+                user_permissions__codename="answer_ticket",
+                user_permissions__content_type__app_label="support",
+            )
+            | Q(
+                groups__permissions__codename="answer_ticket",
+                groups__permissions__content_type__app_label="support",
+            )
         )
         .distinct()
         .order_by("email")
