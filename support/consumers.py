@@ -19,6 +19,7 @@ from .selectors import is_agent
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_FORBIDDEN = 4403
+CLOSE_SIGNED_OUT = 4401
 
 
 def _int(value: Any) -> int:
@@ -75,6 +76,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "messages", "messages": messages})
 
     async def _message(self, content: dict[str, Any]) -> None:
+        if not await self._session_alive():
+            # Signed out (or the session expired) since connecting: a socket must not
+            # outlive the session that let it in.
+            await self.close(code=CLOSE_SIGNED_OUT)
+            return
         retry_after = await self._rate("message")
         if retry_after:
             with translation.override(self.conversation.language):
@@ -125,6 +131,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             self.scope.get("user"), getattr(session, "session_key", None), self.channel_name
         )
         return await database_sync_to_async(rate_limit)(kind, who)
+
+    @database_sync_to_async
+    def _session_alive(self) -> bool:
+        session = self.scope.get("session")
+        key = getattr(session, "session_key", None)
+        return not key or session.exists(key)
 
     @database_sync_to_async
     def _load(self, public_id: Any) -> tuple[Conversation, str] | None:

@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.test import Client
 
 from config.asgi import application
@@ -242,6 +243,7 @@ def test_agent_may_only_send_after_accepting_and_errors_are_in_the_chat_language
 def test_the_message_over_the_limit_is_refused_and_not_stored(alice, settings):
     settings.SUPPORT_CHAT_RATE_MESSAGES = 3
     settings.SUPPORT_CHAT_RATE_SECONDS = 60
+    cache.delete(f"support:chat:message:user:{alice.pk}")  # a shared Redis outlives test runs
     conversation = start(alice)
     cookie = cookie_for(alice)
 
@@ -266,6 +268,7 @@ def test_the_message_over_the_limit_is_refused_and_not_stored(alice, settings):
 def test_the_limit_is_per_person_across_connections(alice, settings):
     settings.SUPPORT_CHAT_RATE_MESSAGES = 2
     settings.SUPPORT_CHAT_RATE_SECONDS = 60
+    cache.delete(f"support:chat:message:user:{alice.pk}")  # a shared Redis outlives test runs
     conversation = start(alice)
     cookie = cookie_for(alice)
 
@@ -357,3 +360,22 @@ def test_the_agent_socket_is_for_agents_and_hears_new_chats(mallory, bob, agent)
     assert codes == [4403, 4403]
     assert [c["preview"] for c in update["waiting"]] == ["Help with my order"]
     assert chat.agents_online() is False  # the console closed: nobody is online any more
+
+
+def test_a_socket_does_not_outlive_the_session_that_opened_it(alice):
+    from importlib import import_module
+
+    conversation = start(alice)
+    cookie = cookie_for(alice)
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+
+    async def scenario() -> dict:
+        communicator, _ = await joined(chat_path(conversation), cookie)
+        # Alice signs out in another tab: her session is gone.
+        await database_sync_to_async(store(cookie.split("=", 1)[1]).delete)()
+        await communicator.send_json_to({"type": "message", "body": "still me?"})
+        return await communicator.receive_output(timeout=5)
+
+    closed = asyncio.run(scenario())
+    assert closed == {"type": "websocket.close", "code": 4401}
+    assert not ChatMessage.objects.filter(body="still me?").exists()
