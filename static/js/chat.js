@@ -55,6 +55,8 @@
       root.setAttribute("data-status", c.status);
       part("status").textContent = t(c.status);
       if (c.status === "closed" && form) { form.remove(); form = null; }
+      var leave = document.querySelector("[data-chat-leave]");  // offered while nobody answers
+      if (leave && role === "customer") { leave.hidden = c.status === "active" || c.status === "closed"; }
     }
     function presence(online) {
       var p = part("presence");

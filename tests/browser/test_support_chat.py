@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -19,7 +20,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from playwright.sync_api import Browser, Page, expect
 
 from support import tasks
-from support.models import Conversation
+from support.models import AgentPresence, Conversation
 
 from .test_accessibility import DECLINED_CARD, assert_no_violations, pay_with_card
 
@@ -66,6 +67,15 @@ def chat_shop(transactional_db, shop, monkeypatch):
     return shop
 
 
+def wait_until_offline() -> None:
+    """The server handles a closed console (presence written) before the test's data is
+    flushed: SQLite's shared in-memory database locks a table while another thread writes."""
+    deadline = time.monotonic() + 10
+    while AgentPresence.objects.filter(connections__gt=0).exists():
+        assert time.monotonic() < deadline, "the console's socket was never closed"
+        time.sleep(0.05)
+
+
 def agent_desk(browser: Browser, base_url: str, agent) -> Page:
     agent.set_password("agent-pass-1234")
     agent.save()
@@ -95,6 +105,7 @@ def test_declined_customer_chats_and_sees_the_agents_answer_live(
     expect(page.get_by_role("heading", level=1, name="Chat with us")).to_be_visible()
     expect(page.get_by_text("An agent is online now")).to_be_visible()
     expect(page.get_by_label("Email address")).to_have_value("dana@example.com")
+    assert_no_violations(page, "the new chat page")
     page.get_by_label("How can we help?").fill("My card was declined. Why?")
     page.get_by_role("button", name="Start the chat").click()
 
@@ -104,6 +115,7 @@ def test_declined_customer_chats_and_sees_the_agents_answer_live(
     expect(page.locator("[data-chat-status]")).to_have_text("Waiting for an agent to join…")
     conversation = Conversation.objects.get()
     assert conversation.attempt is not None and conversation.failure_code
+    expect(page.get_by_role("heading", name="Rather not wait? Leave us a message")).to_be_visible()
     assert_no_violations(page, "the customer's chat page")
 
     # The waiting list updates by itself; the agent accepts and sees the payment's story.
@@ -117,6 +129,7 @@ def test_declined_customer_chats_and_sees_the_agents_answer_live(
     # Live both ways, no reload.
     expect(log).to_contain_text("joined the chat")
     expect(page.locator("[data-chat-status]")).to_have_text("An agent is with you.")
+    expect(page.get_by_role("heading", name="Rather not wait? Leave us a message")).to_be_hidden()
     url = page.url
     chat.get_by_label("Your message").fill("Your bank declined it; another card will work.")
     chat.get_by_role("button", name="Send").click()
@@ -136,3 +149,24 @@ def test_declined_customer_chats_and_sees_the_agents_answer_live(
     assert [m.seq for m in conversation.messages.order_by("seq")] == [1, 2, 3, 4]
     assert re.search(r"joined the chat", bodies[1])
     desk.context.close()
+    page.goto("about:blank")
+    wait_until_offline()
+
+
+def test_without_javascript_the_chat_still_works_by_forms(chat_shop, asgi_server, browser: Browser):
+    context = browser.new_context(base_url=asgi_server, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/support/chat/new/")
+    expect(page.get_by_text("No agent is online right now.")).to_be_visible()
+    page.get_by_label("Email address").fill("nojs@example.com")
+    page.get_by_label("How can we help?").fill("Is my order paid?")
+    page.get_by_role("button", name="Wait for an agent anyway").click()
+    expect(page.get_by_role("log")).to_contain_text("Is my order paid?")
+    page.get_by_label("Your message").fill("It is order CK-1.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_role("log")).to_contain_text("It is order CK-1.")
+    assert Conversation.objects.get().messages.count() == 2
+    page.get_by_label("Anything to add?").fill("Email me please.")
+    page.get_by_role("button", name="Send the message").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("T-")
+    context.close()
