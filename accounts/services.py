@@ -92,6 +92,8 @@ def lockout_clear(email: str, actor: User | None, *, reason: str = "") -> Lockou
     rows = AccessAttempt.objects.select_for_update().filter(username__iexact=email.strip())
     failures = sum(rows.values_list("failures_since_start", flat=True))
     rows.delete()
+    # The per-account hourly cap (accounts.backends) is lifted with it.
+    ratelimit.reset(account_failure_key(email))
     return LockoutClearance.objects.create(
         email=email.strip().lower(),
         actor=actor,

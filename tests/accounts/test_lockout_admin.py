@@ -100,3 +100,14 @@ def test_the_clearance_log_cannot_be_edited_or_deleted(carol, client):
     url = reverse("admin:accounts_lockoutclearance_delete", args=[record.pk])
     assert client.post(url, {"post": "yes"}).status_code == 403
     assert LockoutClearance.objects.filter(pk=record.pk).exists()
+
+
+def test_clearing_also_lifts_the_hourly_cap_on_the_account(settings, alice, bob):
+    from django.test import Client
+
+    settings.ACCOUNTS_ACCOUNT_FAILURE_LIMIT = 2
+    for n in range(2):
+        sign_in(Client(), alice.email, "wrong", REMOTE_ADDR=f"192.0.2.{n + 1}")
+    assert sign_in(Client(), alice.email, PASSWORD, REMOTE_ADDR="192.0.2.50").status_code == 429
+    services.lockout_clear(alice.email, bob)
+    assert sign_in(Client(), alice.email, PASSWORD, REMOTE_ADDR="192.0.2.50").status_code == 302
