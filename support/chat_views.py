@@ -3,13 +3,11 @@ it, static/js/chat.js upgrades the page to the websocket."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -17,6 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import ratelimit
 from checkout.models import Order
 from checkout.views import _can_view as order_viewable
 
@@ -50,25 +49,13 @@ def chat_role(user: Any, session: Any, conversation: Conversation) -> str:
 
 
 def rate_limit(kind: str, who: str) -> int:
-    """A fixed window per person: 0 when allowed, else the seconds until the window ends.
-
-    In the shared cache, so the limit holds across web processes."""
-    window = settings.SUPPORT_CHAT_RATE_SECONDS
-    key = f"support:chat:{kind}:{who}"
-    now = time.time()
-    if cache.add(key, 1, timeout=window):
-        cache.set(f"{key}:start", now, timeout=window)
-        return 0
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr: a new window
-        cache.set(key, 1, timeout=window)
-        cache.set(f"{key}:start", now, timeout=window)
-        return 0
-    if count <= settings.SUPPORT_CHAT_RATE_MESSAGES:
-        return 0
-    started = cache.get(f"{key}:start") or now
-    return max(1, int(started + window - now + 0.999))
+    """0 when allowed, else the seconds until the person may send again. In the shared cache
+    (accounts' limiter), so the limit holds across web processes."""
+    return ratelimit.hit(
+        f"support:chat:{kind}:{who}",
+        settings.SUPPORT_CHAT_RATE_MESSAGES,
+        settings.SUPPORT_CHAT_RATE_SECONDS,
+    ).retry_after
 
 
 def rate_key(user: Any, session_key: str | None, fallback: str = "") -> str:
