@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from . import ratelimit, sms
 from .backends import account_failure_key
 from .models import Address, LockoutClearance, PhoneCode, User
+from .signals import account_deleted
 
 
 class LockoutState(TypedDict):
@@ -366,4 +367,5 @@ def user_delete_account(*, user: User) -> User:
     user.save()
     user.groups.clear()
     user.user_permissions.clear()
+    account_deleted.send(sender=User, user=user, old_email=old_email)
     return user

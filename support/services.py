@@ -8,9 +8,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import Ticket, TicketEvent, TicketMessage
+from .models import ChatMessage, Ticket, TicketEvent, TicketMessage
 
 Status = Ticket.Status
 Kind = TicketEvent.Kind
@@ -321,3 +322,20 @@ def tickets_mark_overdue(now: Any = None) -> list[int]:
             _notify("agents_overdue", ticket)
             flagged.append(pk)
     return flagged
+
+
+def requester_forget(sender: Any = None, *, user: Any, old_email: str, **kwargs: Any) -> None:
+    """An account was deleted: its tickets and chats keep what was said (the record of what we
+    told a customer) but lose who said it."""
+    from .models import Conversation
+
+    placeholder = user.email  # already the account's anonymous address
+    Ticket.objects.filter(Q(requester=user) | Q(email__iexact=old_email)).update(
+        email=placeholder, name=""
+    )
+    Conversation.objects.filter(Q(customer=user) | Q(email__iexact=old_email)).update(
+        email="", name=""
+    )
+    ChatMessage.objects.filter(conversation__customer=user, sender="customer").update(
+        author_name=""
+    )

@@ -34,3 +34,24 @@ def test_export_has_my_tickets_and_chats_without_notes_or_links(client, alice, m
     raw = response.content.decode()
     for absent in ("VIP", mine.access_key, "secret plans", "Mallory's"):
         assert absent not in raw
+
+
+def test_deleting_the_account_removes_who_wrote_but_keeps_what_was_said(alice, bob):
+    from accounts.services import user_delete_account
+    from support.models import ChatMessage, Conversation, Ticket
+
+    ticket = services.ticket_open(
+        email=alice.email, name="Alice", requester=alice, subject="Hi", body="Card declined"
+    )
+    guest_ticket = services.ticket_open(email="ALICE@example.com", subject="Hi", body="Before")
+    conversation = chat.conversation_start(customer=alice, body="Hello")
+    other = services.ticket_open(email="bob@example.com", name="Bob", subject="x", body="y")
+    user_delete_account(user=alice)
+    for t in (ticket, guest_ticket):
+        t.refresh_from_db()
+        assert (t.email, t.name) == (f"deleted-{alice.pk}@invalid", "")
+    assert ticket.messages.get().body == "Card declined"
+    conversation = Conversation.objects.get(pk=conversation.pk)
+    assert (conversation.email, conversation.name) == ("", "")
+    assert set(ChatMessage.objects.values_list("author_name", flat=True)) <= {""}
+    assert Ticket.objects.get(pk=other.pk).email == "bob@example.com"
