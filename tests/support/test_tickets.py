@@ -231,8 +231,8 @@ def test_agent_reply_note_customer_reply_resolve_and_rating(
     kinds = list(ticket.events.values_list("kind", flat=True))
     assert kinds == [
         "created",
-        "assigned",
         "replied",
+        "assigned",
         "status",
         "note",
         "customer_replied",
