@@ -132,13 +132,7 @@ def chat_new(request: HttpRequest) -> HttpResponse:
             failure_code=code,
             language=get_language() or "en",
         )
-        remember_ticket(request, ticket)
-        messages.success(
-            request,
-            _("Thank you. Your message is ticket %(number)s; we will reply by email.")
-            % {"number": ticket.number},
-        )
-        return redirect("support:ticket", number=ticket.number)
+        return _ticket_made(request, ticket)
     conversation = chat.conversation_start(
         body=data["message"],
         customer=user,
@@ -151,6 +145,17 @@ def chat_new(request: HttpRequest) -> HttpResponse:
     )
     remember_chat(request.session, conversation)
     return redirect("support:chat", public_id=conversation.public_id)
+
+
+def _ticket_made(request: HttpRequest, ticket: Ticket) -> HttpResponse:
+    """A message nobody could answer live is now a ticket: this browser may see it."""
+    remember_ticket(request, ticket)
+    messages.success(
+        request,
+        _("Thank you. Your message is ticket %(number)s; we will reply by email.")
+        % {"number": ticket.number},
+    )
+    return redirect("support:ticket", number=ticket.number)
 
 
 def _render_new(
@@ -244,13 +249,7 @@ def chat_leave(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         email=form.cleaned_data["email"],
         body=form.cleaned_data["message"],
     )
-    remember_ticket(request, ticket)
-    messages.success(
-        request,
-        _("Thank you. Your message is ticket %(number)s; we will reply by email.")
-        % {"number": ticket.number},
-    )
-    return redirect("support:ticket", number=ticket.number)
+    return _ticket_made(request, ticket)
 
 
 @require_POST

@@ -28,7 +28,33 @@ def new_access_key() -> str:
     return secrets.token_urlsafe(32)
 
 
-class Ticket(models.Model):
+class AboutPayment(models.Model):
+    """What a ticket or chat is about, when it is about a payment: the order, the attempt
+    (whose timeline agents read) and the failure code the customer was shown."""
+
+    order = models.ForeignKey(
+        "checkout.Order",
+        verbose_name=_("order"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="%(class)ss",
+    )
+    attempt = models.ForeignKey(
+        "payments.PaymentAttempt",
+        verbose_name=_("payment attempt"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="%(class)ss",
+    )
+    failure_code = models.CharField(_("failure code"), max_length=60, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Ticket(AboutPayment):
     class Category(models.TextChoices):
         PAYMENT_FAILED = "payment_failed", _("Payment failed")
         REFUND = "refund", _("Refund")
@@ -94,23 +120,6 @@ class Ticket(models.Model):
         related_name="assigned_tickets",
         limit_choices_to={"is_staff": True},
     )
-    order = models.ForeignKey(
-        "checkout.Order",
-        verbose_name=_("order"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="tickets",
-    )
-    attempt = models.ForeignKey(
-        "payments.PaymentAttempt",
-        verbose_name=_("payment attempt"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="tickets",
-    )
-    failure_code = models.CharField(_("failure code"), max_length=60, blank=True)
     first_response_due = models.DateTimeField(_("first response due"), db_index=True)
     first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
     overdue_alerted_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -265,7 +274,7 @@ class HelpArticle(models.Model):
         return self.body_zh if zh and self.body_zh else self.body_en
 
 
-class Conversation(models.Model):
+class Conversation(AboutPayment):
     """A live chat. Messages are numbered per conversation so a reconnecting client can ask
     for exactly what it missed."""
 
@@ -298,23 +307,6 @@ class Conversation(models.Model):
         blank=True,
         related_name="agent_conversations",
     )
-    order = models.ForeignKey(
-        "checkout.Order",
-        verbose_name=_("order"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="conversations",
-    )
-    attempt = models.ForeignKey(
-        "payments.PaymentAttempt",
-        verbose_name=_("payment attempt"),
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="conversations",
-    )
-    failure_code = models.CharField(_("failure code"), max_length=60, blank=True)
     ticket = models.OneToOneField(
         Ticket,
         verbose_name=_("ticket"),
