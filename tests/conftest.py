@@ -7,6 +7,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from config.celery import app as celery_app
 
@@ -24,6 +25,7 @@ def _isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if not ON_REDIS:
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        cache.clear()  # LocMemCache stores are shared by name: start each test empty
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     yield

@@ -416,3 +416,12 @@ def test_risk_appeal_opens_a_ticket_with_the_attempt(client, shop, settings):
         attempt,
         "risk_refused",
     )
+
+
+def test_the_admin_home_leads_agents_to_their_queues(client, agent, db):
+    client.force_login(agent)
+    home = client.get(reverse("admin:index")).content.decode()
+    assert "/admin/support/ticket/?queue=mine" in home
+    assert reverse("admin:support_conversation_console") in home
+    client.force_login(UserFactory(email="ops@example.com", is_staff=True))
+    assert "queue=mine" not in client.get(reverse("admin:index")).content.decode()
