@@ -7,11 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import ChatMessage, Ticket, TicketEvent, TicketMessage
+from .models import ChatMessage, Ticket, TicketEvent, TicketMessage, new_ticket_number
 
 Status = Ticket.Status
 Kind = TicketEvent.Kind
@@ -64,6 +64,18 @@ def default_priority(category: str, attempt: Any = None) -> int:
     return Ticket.Priority.NORMAL
 
 
+def _create_numbered(fields: dict[str, Any], tries: int = 5) -> Ticket:
+    """A random number can, rarely, already be taken: draw again rather than fail."""
+    for attempt in range(tries):
+        try:
+            with transaction.atomic():
+                return Ticket.objects.create(number=new_ticket_number(), **fields)
+        except IntegrityError:
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 @transaction.atomic
 def ticket_open(
     *,
@@ -86,7 +98,7 @@ def ticket_open(
         order = attempt.order
     priority = default_priority(category, attempt)
     now = timezone.now()
-    ticket = Ticket.objects.create(
+    fields = dict(
         requester=requester if getattr(requester, "pk", None) else None,
         email=email.strip().lower(),
         name=name.strip(),
@@ -101,6 +113,7 @@ def ticket_open(
         first_response_due=first_response_due(priority, now),
         created_at=now,
     )
+    ticket = _create_numbered(fields)
     TicketMessage.objects.create(
         ticket=ticket,
         author_kind=TicketMessage.Author.CUSTOMER,

@@ -425,3 +425,11 @@ def test_the_admin_home_leads_agents_to_their_queues(client, agent, db):
     assert reverse("admin:support_conversation_console") in home
     client.force_login(UserFactory(email="ops@example.com", is_staff=True))
     assert "queue=mine" not in client.get(reverse("admin:index")).content.decode()
+
+
+def test_a_number_already_taken_is_drawn_again(monkeypatch, db):
+    first = open_ticket()
+    numbers = iter([first.number, first.number, "T-FRESH22"])
+    monkeypatch.setattr(services, "new_ticket_number", lambda: next(numbers))
+    second = open_ticket()
+    assert second.number == "T-FRESH22" and Ticket.objects.count() == 2
