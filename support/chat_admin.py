@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from . import chat
 from .forms_chat import ChatMessageForm
-from .models import ChatMessage, Conversation
+from .models import CannedReply, ChatMessage, Conversation
 from .selectors import is_agent
 
 
@@ -173,6 +173,7 @@ class ConversationAdmin(admin.ModelAdmin):
             "waiting": [(c, first_messages.get(c.pk)) for c in waiting],
             "chats": chats,
             "agents_online": chat.agents_online(),
+            "canned_replies": list(CannedReply.objects.filter(active=True)),
         }
         return TemplateResponse(request, "admin/support/conversation/console.html", context)
 
@@ -190,7 +191,11 @@ class ConversationAdmin(admin.ModelAdmin):
     def reply_view(self, request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         agent = self._agent(request)
         conversation = self._conversation(public_id)
-        form = ChatMessageForm(request.POST)
+        data = request.POST.copy()
+        canned = CannedReply.objects.filter(active=True, pk=data.get("canned") or None).first()
+        if canned is not None and not data.get("message", "").strip():
+            data["message"] = canned.body_for(conversation.language)
+        form = ChatMessageForm(data)
         if not form.is_valid():
             messages.error(request, form.errors["message"][0])
         else:

@@ -156,6 +156,10 @@
     connect();
   }
 
+  document.addEventListener("change", function (e) {
+    var o = e.target.matches("[data-chat-canned]") && e.target.selectedOptions[0];
+    if (o && o.value) { e.target.form.querySelector("textarea").value = o.getAttribute("data-body"); }
+  });
   Array.prototype.forEach.call(document.querySelectorAll("[data-chat]"), chat);
   var l = document.querySelector("[data-lobby]");
   if (l) { lobby(l); }

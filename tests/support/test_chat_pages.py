@@ -307,6 +307,13 @@ def test_agent_accepts_answers_sees_the_timeline_and_turns_the_chat_into_a_ticke
     customer_page = client.get(reverse("support:chat", args=[conversation.public_id]))
     assert "Let me check" in customer_page.content.decode()
 
+    from support.models import CannedReply
+
+    canned = CannedReply.objects.create(title="Bank", body_en="Please call your bank.")
+    assert 'data-body="Please call your bank."' in console(desk)  # JS fills the box from it
+    desk.post(reply, {"message": "", "canned": canned.pk, "client_id": "a2"})
+    assert conversation.messages.filter(sender="agent").last().body == "Please call your bank."
+
     desk.post(reverse("admin:support_conversation_ticket", args=[conversation.public_id]))
     ticket = Ticket.objects.get()
     conversation.refresh_from_db()
