@@ -28,6 +28,10 @@ os.environ["VAR_DIR"] = tempfile.mkdtemp(prefix="checkout-bench-")
 os.environ.pop("DATABASE_URL", None)
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Thousands of presses by one buyer from one address would (rightly) trip the velocity rule;
+# the rule still runs its query on every press, it just never refuses here.
+os.environ.setdefault("RISK_VELOCITY_REVIEW", "1000000")
+os.environ.setdefault("RISK_VELOCITY_REFUSE", "1000000")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 
 import django  # noqa: E402
@@ -98,6 +102,8 @@ def main() -> None:
         "healthz": get("/healthz"),
         "API products": get("/api/v1/products/"),
         "pay submit (cart+page+pay)": pay_submit,
+        "support page with articles": get("/support/?code=insufficient_funds"),
+        "help search": get("/support/help/?q=card+bank"),
     }
     with override_settings(ROOT_URLCONF="bench.urls", ALLOWED_HOSTS=["testserver"]):
         results = {name: timed(fn, args.iterations) for name, fn in cases.items()}
