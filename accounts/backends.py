@@ -28,6 +28,14 @@ from . import ratelimit
 from .client_ip import client_ip
 
 
+def axes_username(request: HttpRequest | None, credentials: dict | None = None) -> str | None:
+    """The username django-axes counts under: the email as sign-in matches it, ignoring case
+    and spaces, so "ALICE@example.com" shares alice@example.com's five tries."""
+    source = credentials if credentials else getattr(request, "POST", None) or {}
+    username = source.get(settings.AXES_USERNAME_FORM_FIELD)
+    return username.strip().lower() if isinstance(username, str) else username
+
+
 def ip_failure_key(ip: str | None) -> str:
     return f"login-fail-ip:{ip}"
 

@@ -49,6 +49,19 @@ def test_fifth_failure_locks_and_the_sixth_try_is_refused_even_with_the_right_pa
     assert "_auth_user_id" not in client.session
 
 
+def test_changing_the_emails_letter_case_does_not_buy_more_tries(client, alice):
+    for variant in (
+        "alice@example.com",
+        "Alice@example.com",
+        "ALICE@EXAMPLE.COM",
+        " alice@Example.com",
+    ):
+        sign_in(client, variant, "wrong")
+    assert sign_in(client, "aLiCe@example.com", "wrong").status_code == 429  # the 5th
+    assert sign_in(client, "ALICE@example.com", PASSWORD).status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
 def test_lockout_is_per_account_not_for_everyone(client, alice, mallory):
     for _ in range(5):
         sign_in(client, "mallory@example.com", "wrong")
