@@ -141,6 +141,10 @@ class TicketAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a ticket is a record of what we told a customer
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Moving a ticket on (status, assignee, bulk actions) is answering it: agents only.
+        return super().has_change_permission(request, obj) and is_agent(request.user)
+
     @admin.display(description=_("first response due"), ordering="first_response_due")
     def due(self, obj: Ticket) -> str:
         if obj.first_response_at is not None:

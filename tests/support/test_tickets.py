@@ -433,3 +433,21 @@ def test_a_number_already_taken_is_drawn_again(monkeypatch, db):
     monkeypatch.setattr(services, "new_ticket_number", lambda: next(numbers))
     second = open_ticket()
     assert second.number == "T-FRESH22" and Ticket.objects.count() == 2
+
+
+def test_staff_who_may_change_tickets_but_not_answer_them_cannot_move_them(client, db):
+    ticket = open_ticket()
+    clerk = UserFactory(email="clerk@example.com", is_staff=True)
+    clerk.user_permissions.add(
+        Permission.objects.get(codename="view_ticket"),
+        Permission.objects.get(codename="change_ticket"),
+    )
+    client.force_login(clerk)
+    url = reverse("admin:support_ticket_changelist")
+    assert client.get(url).status_code == 200  # they may read the queue
+    client.post(url, {"action": "mark_resolved", "_selected_action": [ticket.pk]})
+    change = reverse("admin:support_ticket_change", args=[ticket.pk])
+    client.post(change, {"status": "closed", "priority": 20, "category": "other"})
+    ticket.refresh_from_db()
+    assert ticket.status == S.NEW
+    assert not ticket.events.exclude(kind="created").exists()
