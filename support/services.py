@@ -339,16 +339,23 @@ def tickets_mark_overdue(now: Any = None) -> list[int]:
 
 def requester_forget(sender: Any = None, *, user: Any, old_email: str, **kwargs: Any) -> None:
     """An account was deleted: its tickets and chats keep what was said (the record of what we
-    told a customer) but lose who said it."""
+    told a customer) but lose who said it, in the tickets, their history and the chats."""
+    from django.db.models import F, Value
+    from django.db.models.functions import Replace
+
     from .models import Conversation
 
     placeholder = user.email  # already the account's anonymous address
-    Ticket.objects.filter(Q(requester=user) | Q(email__iexact=old_email)).update(
-        email=placeholder, name=""
+    tickets = Ticket.objects.filter(Q(requester=user) | Q(email__iexact=old_email))
+    TicketEvent.objects.filter(ticket__in=tickets, actor_label__iexact=old_email).update(
+        actor_label=placeholder
     )
-    Conversation.objects.filter(Q(customer=user) | Q(email__iexact=old_email)).update(
-        email="", name=""
+    for event in TicketEvent.objects.filter(ticket__in=tickets, data__email__isnull=False):
+        TicketEvent.objects.filter(pk=event.pk).update(data={**event.data, "email": placeholder})
+    tickets.update(email=placeholder, name="")
+    chats = Conversation.objects.filter(Q(customer=user) | Q(email__iexact=old_email))
+    ChatMessage.objects.filter(conversation__in=chats).update(
+        body=Replace(F("body"), Value(old_email.lower()), Value(placeholder))
     )
-    ChatMessage.objects.filter(conversation__customer=user, sender="customer").update(
-        author_name=""
-    )
+    ChatMessage.objects.filter(conversation__in=chats, sender="customer").update(author_name="")
+    chats.update(email="", name="")

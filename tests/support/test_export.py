@@ -46,12 +46,20 @@ def test_deleting_the_account_removes_who_wrote_but_keeps_what_was_said(alice, b
     guest_ticket = services.ticket_open(email="ALICE@example.com", subject="Hi", body="Before")
     conversation = chat.conversation_start(customer=alice, body="Hello")
     other = services.ticket_open(email="bob@example.com", name="Bob", subject="x", body="y")
+    services.ticket_clear_lockout(ticket=ticket, actor=bob)
+    services.ticket_customer_reply(ticket=ticket, body="More", user=None)
+    chat.conversation_to_ticket(conversation=conversation)
     user_delete_account(user=alice)
     for t in (ticket, guest_ticket):
         t.refresh_from_db()
         assert (t.email, t.name) == (f"deleted-{alice.pk}@invalid", "")
-    assert ticket.messages.get().body == "Card declined"
+    assert ticket.messages.first().body == "Card declined"
     conversation = Conversation.objects.get(pk=conversation.pk)
     assert (conversation.email, conversation.name) == ("", "")
     assert set(ChatMessage.objects.values_list("author_name", flat=True)) <= {""}
     assert Ticket.objects.get(pk=other.pk).email == "bob@example.com"
+    from support.models import TicketEvent
+
+    traces = [str(e.actor_label) + str(e.data) for e in TicketEvent.objects.all()]
+    traces += list(ChatMessage.objects.values_list("body", flat=True))
+    assert not [t for t in traces if "alice@example.com" in t.lower()]
