@@ -102,7 +102,8 @@ def ticket_open(
         requester=requester if getattr(requester, "pk", None) else None,
         email=email.strip().lower(),
         name=name.strip(),
-        subject=subject.strip(),
+        # One line: it becomes an email subject, where a line break is refused.
+        subject=" ".join(subject.split())[:200],
         category=category,
         source=source,
         priority=priority,

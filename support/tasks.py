@@ -53,6 +53,7 @@ def agent_link(ticket: Ticket) -> str:
 def _send_once(key: str, subject: str, body: str, to: list[str]) -> bool:
     if not to:
         return False
+    subject = " ".join(subject.split())  # a header is one line, whatever a template produced
     try:
         with transaction.atomic():
             SentNotification.objects.create(key=key)

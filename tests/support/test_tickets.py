@@ -451,3 +451,22 @@ def test_staff_who_may_change_tickets_but_not_answer_them_cannot_move_them(clien
     ticket.refresh_from_db()
     assert ticket.status == S.NEW
     assert not ticket.events.exclude(kind="created").exists()
+
+
+def test_a_line_break_in_the_subject_does_not_stop_the_emails(
+    client, agent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("support:ticket_new"),
+            {
+                "email": "grace@example.com",
+                "category": "other",
+                "subject": "Refund\r\nBcc: x@example.org",
+                "message": "Please",
+            },
+        )
+    ticket = Ticket.objects.get()
+    assert ticket.subject == "Refund Bcc: x@example.org"
+    assert sorted(m.to[0] for m in mail.outbox) == ["bob@example.com", "grace@example.com"]
+    assert all(m.bcc == [] for m in mail.outbox)
