@@ -412,5 +412,10 @@ SUPPORT_CHAT_ACCEPT_SECONDS = env_int("SUPPORT_CHAT_ACCEPT_SECONDS", 120)
 SUPPORT_PRESENCE_TTL = env_int("SUPPORT_PRESENCE_TTL", 90)
 SUPPORT_CHAT_RATE_MESSAGES = env_int("SUPPORT_CHAT_RATE_MESSAGES", 8)
 SUPPORT_CHAT_RATE_SECONDS = env_int("SUPPORT_CHAT_RATE_SECONDS", 10)
+# (count, seconds): new tickets and chats per client address; transcripts per chat.
+SUPPORT_RATE_LIMITS = {
+    "write_ip": (env_int("SUPPORT_WRITES_PER_HOUR", 20), 3600),
+    "transcript": (3, 3600),
+}
 # /metrics answers staff, or a scraper sending "Authorization: Bearer <METRICS_TOKEN>".
 METRICS_TOKEN = env_str("METRICS_TOKEN")

@@ -21,6 +21,7 @@ from checkout.views import _can_view as order_viewable
 
 from . import chat, tasks
 from .forms_chat import ChatLeaveForm, ChatMessageForm, ChatStartForm
+from .limits import refused
 from .models import ChatMessage, Conversation, Ticket
 from .selectors import articles_for, is_agent, remember_ticket
 from .services import ticket_open
@@ -118,6 +119,8 @@ def chat_new(request: HttpRequest) -> HttpResponse:
         return _render_new(request, form, order, attempt, code, online, status=400)
     data = form.cleaned_data
     email = data["email"] or (user.email if user else "")
+    if limited := refused(request, "write_ip"):
+        return limited
     if leave:
         ticket = ticket_open(
             email=email,
@@ -255,11 +258,11 @@ def chat_leave(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_POST
 def chat_transcript(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     conversation, role = _conversation_for(request, public_id)
-    form = ChatLeaveForm({"email": request.POST.get("email", "")})
-    if not form.is_valid():
-        messages.error(request, form.errors["email"][0])
-        return redirect(conversation_url(conversation))
-    email = form.cleaned_data["email"]
+    if limited := refused(request, "transcript", conversation.pk) or refused(request, "write_ip"):
+        return limited
+    # Only ever to the chat's own address (guests must give one to start a chat), or the
+    # account's: nothing typed here can make us email a stranger.
+    email = conversation.email or (request.user.email if request.user.is_authenticated else "")
     request_id = request.POST.get("request_id", "")[:64] or uuid.uuid4().hex
     pk = conversation.pk
     tasks.send_chat_transcript.delay(pk, email, request_id)

@@ -22,6 +22,7 @@ from payments.failures import failure_for
 from . import services
 from .chat import agents_online
 from .forms import RatingForm, ReplyForm, TicketForm
+from .limits import refused
 from .models import Ticket
 from .selectors import article_search as search_articles
 from .selectors import articles_for, is_agent, remember_ticket, ticket_visible
@@ -106,6 +107,8 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     attached = _initial(request, request.POST)
     if not form.is_valid():
         return _render_home(request, form, attached, status=400)
+    if limited := refused(request, "write_ip"):
+        return limited
     data = form.cleaned_data
     order, attempt = attached["order"], attached["attempt"]
     if data["appeal"] and attempt is not None:
