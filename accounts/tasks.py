@@ -5,6 +5,15 @@ from celery import shared_task
 from . import services
 
 
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_reset_email(subject: str, body: str, to: str) -> None:
+    """The password-reset email, sent by the worker so the page answers in the same time
+    whether or not the address has an account (no enumeration by timing)."""
+    from django.core.mail import EmailMessage
+
+    EmailMessage(subject, body, to=[to]).send()
+
+
 @shared_task
 def send_phone_code(code_id: int, body: str) -> None:
     """Send the SMS for one code. Safe to run twice (a second SMS with the same code)."""

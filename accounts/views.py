@@ -22,7 +22,12 @@ from django.views.decorators.http import require_http_methods
 
 from . import ratelimit, services
 from .client_ip import client_ip
-from .forms import DeleteAccountForm, EmailAuthenticationForm, RegisterForm
+from .forms import (
+    DeleteAccountForm,
+    EmailAuthenticationForm,
+    QueuedPasswordResetForm,
+    RegisterForm,
+)
 
 
 class LoginView(auth_views.LoginView):
@@ -164,6 +169,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     """The same page whether or not the address has an account: no enumeration."""
 
     template_name = "accounts/password_reset.html"
+    form_class = QueuedPasswordResetForm
     email_template_name = "emails/password_reset.txt"
     subject_template_name = "emails/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
