@@ -34,14 +34,11 @@ def account(request: HttpRequest) -> HttpResponse:
         .select_related("wallet")
         .order_by("-created_at")[:20]
     )
-    # Orders placed as a guest with this email before signing up (claimable, see order_claim).
-    guest_count = Order.objects.filter(user__isnull=True, email__iexact=request.user.email).count()
     context = {
         "form": form,
         "orders": orders,
         "wallets": wallets,
         "entries": entries,
-        "guest_count": guest_count,
     }
     return render(request, "checkout/account.html", context, status=400 if form.errors else 200)
 

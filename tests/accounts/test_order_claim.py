@@ -38,7 +38,8 @@ def orders(alice, mallory):
 def test_profile_offers_the_guest_orders_and_the_link_attaches_them(client, alice, orders):
     client.force_login(alice)
     page = client.get(reverse("account")).content.decode()
-    assert "2 orders placed with your email before you signed up." in page
+    assert "Ordered here as a guest before you signed up?" in page
+    assert "2 orders" not in page  # the count is only told to the address's owner
 
     link = claim_link(client)
     assert mail.outbox[-1].to == ["alice@example.com"]
@@ -52,7 +53,10 @@ def test_profile_offers_the_guest_orders_and_the_link_attaches_them(client, alic
     assert orders["guest_mine"].user == alice and orders["guest_mine_2"].user == alice
     assert orders["guest_other"].user is None
     assert orders["mallorys"].user.email == "mallory@example.com"  # never taken
-    assert "orders placed with your email" not in client.get(reverse("account")).content.decode()
+    assert "2 orders" in mail.outbox[-1].body
+    again = client.post(reverse("account_claim_request"))
+    assert again.status_code == 302, again.status_code
+    assert "there are none to add" in mail.outbox[-1].body
 
 
 def test_the_link_is_refused_to_anyone_else(client, alice, mallory, orders):
