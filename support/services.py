@@ -39,11 +39,15 @@ def _event(
     )
 
 
-def _notify(kind: str, ticket: Ticket, **extra: Any) -> None:
+def _notify(kind: str, event: TicketEvent, **extra: Any) -> None:
+    """Email about `event` after the commit; the event names the email, so a task that runs
+    twice sends it once, and the next change (even back to the same status) is new."""
     from . import tasks
 
-    ticket_id = ticket.pk
-    transaction.on_commit(lambda: tasks.send_ticket_email.delay(kind, ticket_id, **extra))
+    ticket_id, event_id = event.ticket_id, event.pk
+    transaction.on_commit(
+        lambda: tasks.send_ticket_email.delay(kind, ticket_id, event_id=event_id, **extra)
+    )
 
 
 def _locked(ticket: Ticket) -> Ticket:
@@ -122,15 +126,15 @@ def ticket_open(
         body=body.strip(),
         created_at=now,
     )
-    _event(
+    created = _event(
         ticket,
         Kind.CREATED,
         opened_by or ticket.requester,
         label="" if (opened_by or ticket.requester) else ticket.email,
         source=source,
     )
-    _notify("opened", ticket)
-    _notify("agents_new", ticket)
+    _notify("opened", created)
+    _notify("agents_new", created)
     return ticket
 
 
@@ -145,10 +149,10 @@ def ticket_customer_reply(*, ticket: Ticket, body: str, user: Any = None) -> Tic
         body=body.strip(),
     )
     label = "" if getattr(user, "pk", None) else ticket.email
-    _event(ticket, Kind.CUSTOMER_REPLIED, user, label=label, message=message.pk)
+    replied = _event(ticket, Kind.CUSTOMER_REPLIED, user, label=label, message=message.pk)
     if ticket.status in (Status.WAITING, Status.RESOLVED, Status.CLOSED):
         _set_status(ticket, Status.OPEN, user, label=label)
-    _notify("agents_customer_replied", ticket, message_id=message.pk)
+    _notify("agents_customer_replied", replied, message_id=message.pk)
     return message
 
 
@@ -171,7 +175,7 @@ def ticket_agent_reply(
     if internal:
         _event(ticket, Kind.NOTE, agent, message=message.pk)
     else:
-        _event(ticket, Kind.REPLIED, agent, message=message.pk)
+        replied = _event(ticket, Kind.REPLIED, agent, message=message.pk)
         update = ["updated_at"]
         if ticket.first_response_at is None:
             ticket.first_response_at = message.created_at
@@ -180,7 +184,7 @@ def ticket_agent_reply(
             _assign(ticket, agent, agent)
             update.append("assignee")
         ticket.save(update_fields=update)
-        _notify("reply", ticket, message_id=message.pk)
+        _notify("reply", replied, message_id=message.pk)
         status = status or Status.WAITING
     if status and status != ticket.status:
         _set_status(ticket, status, agent, notify=internal)
@@ -202,9 +206,9 @@ def _set_status(
         ticket.resolved_at = None
         update.append("resolved_at")
     ticket.save(update_fields=update)
-    _event(ticket, Kind.STATUS, actor, label=label, before=before, after=status)
+    changed = _event(ticket, Kind.STATUS, actor, label=label, before=before, after=status)
     if notify or status == Status.RESOLVED:
-        _notify("status", ticket, status=status)
+        _notify("status", changed, status=status)
 
 
 @transaction.atomic
@@ -219,7 +223,7 @@ def ticket_set_status(*, ticket: Ticket, actor: Any, status: str) -> Ticket:
 def _assign(ticket: Ticket, assignee: Any, actor: Any) -> None:
     before = ticket.assignee.email if ticket.assignee_id else ""
     ticket.assignee = assignee
-    _event(
+    assigned = _event(
         ticket,
         Kind.ASSIGNED,
         actor,
@@ -227,7 +231,7 @@ def _assign(ticket: Ticket, assignee: Any, actor: Any) -> None:
         after=assignee.email if assignee is not None else "",
     )
     if assignee is not None and getattr(actor, "pk", None) != assignee.pk:
-        _notify("agent_assigned", ticket, agent_id=assignee.pk)
+        _notify("agent_assigned", assigned, agent_id=assignee.pk)
 
 
 @transaction.atomic
@@ -332,8 +336,8 @@ def tickets_mark_overdue(now: Any = None) -> list[int]:
                 continue
             ticket.overdue_alerted_at = now
             ticket.save(update_fields=["overdue_alerted_at"])
-            _event(ticket, Kind.OVERDUE, None, due=ticket.first_response_due.isoformat())
-            _notify("agents_overdue", ticket)
+            late = _event(ticket, Kind.OVERDUE, None, due=ticket.first_response_due.isoformat())
+            _notify("agents_overdue", late)
             flagged.append(pk)
     return flagged
 

@@ -22,23 +22,22 @@ AGENT_KINDS = {"agents_new", "agents_customer_replied", "agents_overdue", "agent
 
 
 def agents() -> list[Any]:
-    """Active staff who answer tickets (the permission, directly or through a group)."""
-    return list(
-        get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
-        .filter(
-            Q(
-                user_permissions__codename="answer_ticket",
-                user_permissions__content_type__app_label="support",
-            )
-            | Q(
-                groups__permissions__codename="answer_ticket",
-                groups__permissions__content_type__app_label="support",
-            )
+    """Active staff who answer tickets (the permission, directly or through a group); when
+    nobody has it explicitly, the superusers, so new and overdue tickets always reach someone."""
+    User = get_user_model()
+    active = User.objects.filter(is_active=True, is_staff=True)
+    explicit = active.filter(
+        Q(
+            user_permissions__codename="answer_ticket",
+            user_permissions__content_type__app_label="support",
         )
-        .distinct()
-        .order_by("email")
+        | Q(
+            groups__permissions__codename="answer_ticket",
+            groups__permissions__content_type__app_label="support",
+        )
     )
+    found = list(explicit.distinct().order_by("email"))
+    return found or list(active.filter(is_superuser=True).order_by("email"))
 
 
 def customer_link(ticket: Ticket) -> str:
@@ -80,6 +79,7 @@ def send_ticket_email(
     kind: str,
     ticket_id: int,
     *,
+    event_id: int | None = None,
     message_id: int | None = None,
     status: str = "",
     agent_id: int | None = None,
@@ -102,11 +102,8 @@ def send_ticket_email(
         context["link"] = agent_link(ticket)
     else:
         raise ValueError(f"Unknown ticket email {kind!r}")
-    key = f"ticket:{ticket.pk}:{kind}:{message_id or ''}:{status}:{agent_id or ''}"
-    if kind in ("status", "agents_overdue"):
-        # The same status can come back (resolved, reopened, resolved): key on the event.
-        last = ticket.events.order_by("-id").values_list("pk", flat=True).first()
-        key += f":{last}"
+    # One email per (kind, event): a task that runs twice sends once.
+    key = f"ticket:{ticket.pk}:{kind}:{event_id}"
     with translation.override(language):
         context["status_label"] = Ticket.Status(status).label if status else ""
         subject = render_to_string(f"emails/ticket_{kind}_subject.txt", context)
