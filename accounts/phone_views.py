@@ -7,6 +7,8 @@ here says whether a number belongs to an account.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -87,6 +89,18 @@ def sms_reset(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/sms_reset.html", context, status=status)
 
 
+def _check_code(
+    request: HttpRequest, state: dict[str, Any], purpose: PhoneCode.Purpose, form: CodeForm
+) -> HttpResponse | services.CodeCheckResult:
+    """One guess at the code in this session's state, counted against the client's limit."""
+    rate = ratelimit.hit_named("code_check_ip", client_ip(request))
+    if not rate.allowed:
+        return too_many_requests(request, rate.retry_after)
+    return services.phone_code_check(
+        code_id=state["code_id"], purpose=purpose, guess=form.cleaned_data["code"]
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def sms_reset_code(request: HttpRequest) -> HttpResponse:
     state = request.session.get(RESET_KEY)
@@ -94,14 +108,9 @@ def sms_reset_code(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:sms_reset")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        rate = ratelimit.hit_named("code_check_ip", client_ip(request))
-        if not rate.allowed:
-            return too_many_requests(request, rate.retry_after)
-        result = services.phone_code_check(
-            code_id=state["code_id"],
-            purpose=PhoneCode.Purpose.RESET,
-            guess=form.cleaned_data["code"],
-        )
+        result = _check_code(request, state, PhoneCode.Purpose.RESET, form)
+        if isinstance(result, HttpResponse):
+            return result
         if result.outcome is services.CodeCheck.OK and result.code is not None:
             request.session.pop(RESET_KEY, None)
             request.session[RESET_OK_KEY] = {
@@ -179,14 +188,9 @@ def phone_verify(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:phone")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        rate = ratelimit.hit_named("code_check_ip", client_ip(request))
-        if not rate.allowed:
-            return too_many_requests(request, rate.retry_after)
-        result = services.phone_code_check(
-            code_id=state["code_id"],
-            purpose=PhoneCode.Purpose.VERIFY,
-            guess=form.cleaned_data["code"],
-        )
+        result = _check_code(request, state, PhoneCode.Purpose.VERIFY, form)
+        if isinstance(result, HttpResponse):
+            return result
         code = result.code
         if result.outcome is services.CodeCheck.OK and code and code.user_id == request.user.pk:
             services.phone_verify_confirm(user=request.user, code=code)

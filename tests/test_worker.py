@@ -12,12 +12,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from config.celery import app as celery_app
 from payments import services
-from tests.conftest import ON_POSTGRES, ON_REDIS
+from tests.conftest import ON_POSTGRES, ON_REDIS, test_database_url
 from tests.factories import OrderFactory, PaymentMethodFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,14 +31,6 @@ pytestmark = [
 ]
 
 
-def _test_database_url() -> str:
-    db = settings.DATABASES["default"]
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{db['USER']}{password}@{host}:{port}/{db['NAME']}"
-
-
 @pytest.fixture
 def worker(tmp_path, transactional_db):
     """Start `celery worker` against the test database on a queue of its own."""
@@ -47,7 +38,7 @@ def worker(tmp_path, transactional_db):
     outbox = tmp_path / "worker-outbox"
     env = {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": test_database_url(),
         "CELERY_QUEUE": queue,
         "OUTBOX_DIR": str(outbox),
     }

@@ -23,7 +23,7 @@ from django.db import connections
 from django.test import Client
 
 from support import chat, tasks
-from tests.conftest import ON_POSTGRES, ON_REDIS
+from tests.conftest import ON_POSTGRES, ON_REDIS, test_database_url
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -37,14 +37,6 @@ pytestmark = [
 ]
 
 
-def _test_database_url() -> str:
-    db = settings.DATABASES["default"]
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{db['USER']}{password}@{host}:{port}/{db['NAME']}"
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -56,7 +48,7 @@ def web_processes(tmp_path, transactional_db):
     """Two daphne processes on the test database and the same Redis."""
     env = {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": test_database_url(),
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "OUTBOX_DIR": str(tmp_path / "outbox"),
     }
