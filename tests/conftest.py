@@ -49,6 +49,18 @@ def _isolated(settings, tmp_path):
     celery_app.conf.task_always_eager = False
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """channels-redis creates its receive lock inside the event loop that first receives; a
+    test whose loop ends mid-receive would leave the next test's loop a lock it cannot use.
+    On Redis every test gets a new layer object (the state lives in Redis, not the object)."""
+    yield
+    if ON_REDIS:
+        from channels.layers import channel_layers
+
+        channel_layers.backends.clear()
+
+
 @pytest.fixture
 def alice(db):
     return UserFactory(email="alice@example.com", full_name="Alice Customer")
