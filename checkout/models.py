@@ -6,8 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from config.i18n import is_chinese
 
 # No 0/O or 1/I/L: order numbers are read out over the phone to support.
 _NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -44,12 +45,11 @@ class Product(models.Model):
 
     @property
     def name(self) -> str:
-        return self.name_zh if (get_language() or "").startswith("zh") else self.name_en
+        return self.name_zh if is_chinese() else self.name_en
 
     @property
     def description(self) -> str:
-        zh = (get_language() or "").startswith("zh")
-        return self.description_zh if zh else self.description_en
+        return self.description_zh if is_chinese() else self.description_en
 
 
 class OrderStatus(models.TextChoices):

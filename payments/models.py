@@ -7,8 +7,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from config.i18n import is_chinese
 
 
 class AppendOnly(models.Model):
@@ -80,12 +81,12 @@ class PaymentMethod(models.Model):
 
     @property
     def label(self) -> str:
-        return self.label_zh if (get_language() or "").startswith("zh") else self.label_en
+        return self.label_zh if is_chinese() else self.label_en
 
     @property
     def maintenance_message(self) -> str:
-        zh = (get_language() or "").startswith("zh")
-        return (self.maintenance_message_zh if zh else self.maintenance_message_en) or ""
+        chinese = is_chinese()
+        return (self.maintenance_message_zh if chinese else self.maintenance_message_en) or ""
 
     @property
     def currency_list(self) -> list[str]:

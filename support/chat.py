@@ -15,6 +15,8 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from config.i18n import site_language
+
 from .models import AgentPresence, ChatMessage, Conversation, Ticket
 
 LOBBY_GROUP = "support.agents"
@@ -194,7 +196,7 @@ def conversation_start(
         customer=customer,
         name=(name or (customer.full_name if customer else "")).strip(),
         email=(email or (customer.email if customer else "")).strip().lower(),
-        language="zh-hans" if language.startswith("zh") else "en",
+        language=site_language(language),
         order=order,
         attempt=attempt,
         failure_code=failure_code or getattr(attempt, "failure_code", "") or "",

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from config.i18n import in_language
 from payments.models import AppendOnly
 
 # Ticket numbers are for reading aloud on the phone, not for access: no 0/O or 1/I/L.
@@ -232,7 +232,7 @@ class CannedReply(models.Model):
         return self.title
 
     def body_for(self, language: str) -> str:
-        return self.body_zh if language.startswith("zh") and self.body_zh else self.body_en
+        return in_language(self.body_en, self.body_zh, language)
 
 
 class HelpArticle(models.Model):
@@ -265,13 +265,11 @@ class HelpArticle(models.Model):
 
     @property
     def title(self) -> str:
-        zh = (get_language() or "").startswith("zh")
-        return self.title_zh if zh and self.title_zh else self.title_en
+        return in_language(self.title_en, self.title_zh)
 
     @property
     def body(self) -> str:
-        zh = (get_language() or "").startswith("zh")
-        return self.body_zh if zh and self.body_zh else self.body_en
+        return in_language(self.body_en, self.body_zh)
 
 
 class Conversation(AboutPayment):
