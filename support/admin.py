@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .models import CannedReply, HelpArticle, Ticket, TicketEvent
-from .selectors import is_agent
+from .selectors import agent_users, is_agent
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -54,20 +54,6 @@ class QueueFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _agents() -> QuerySet:
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, is_staff=True)
-        .filter(
-            Q(is_superuser=True)
-            | Q(user_permissions__codename="answer_ticket")
-            | Q(groups__permissions__codename="answer_ticket")
-        )
-        .distinct()
-        .order_by("email")
-    )
-
-
 class AssignActionForm(ActionForm):
     assignee = forms.ModelChoiceField(
         queryset=get_user_model().objects.none(), required=False, label=_("Assign to")
@@ -75,7 +61,7 @@ class AssignActionForm(ActionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = _agents()
+        self.fields["assignee"].queryset = agent_users()
 
 
 class ReplyForm(forms.Form):
@@ -155,7 +141,7 @@ class TicketAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "assignee":
-            kwargs["queryset"] = _agents()
+            kwargs["queryset"] = agent_users()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
@@ -187,7 +173,7 @@ class TicketAdmin(admin.ModelAdmin):
     @admin.action(description=_("Assign to the agent chosen above"), permissions=["change"])
     def assign_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         chosen = request.POST.get("assignee", "")
-        agent = _agents().filter(pk=chosen).first() if chosen.isdigit() else None
+        agent = agent_users().filter(pk=chosen).first() if chosen.isdigit() else None
         if agent is None:
             self.message_user(request, _("Choose an agent to assign to."), messages.ERROR)
             return

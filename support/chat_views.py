@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,60 +14,18 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import ratelimit
-from checkout.models import Order
-from checkout.views import _can_view as order_viewable
-
 from . import chat, tasks
 from .forms_chat import ChatLeaveForm, ChatMessageForm, ChatStartForm
-from .limits import refused
+from .limits import rate_key, rate_limit, rate_limited_message, refused
 from .models import ChatMessage, Conversation, Ticket
-from .selectors import articles_for, is_agent, remember_ticket
+from .selectors import (
+    articles_for,
+    attached_payment,
+    chat_role,
+    remember_chat,
+    remember_ticket,
+)
 from .services import ticket_open
-
-CHATS_SESSION_KEY = "support_chats"
-
-
-# Who may see a chat --------------------------------------------------------------------------
-def remember_chat(session: Any, conversation: Conversation) -> None:
-    """The browser that started a chat may come back to it (guests have nothing else)."""
-    ids = list(session.get(CHATS_SESSION_KEY, []))
-    if conversation.public_id.hex not in ids:
-        session[CHATS_SESSION_KEY] = [*ids[-19:], conversation.public_id.hex]
-
-
-def chat_role(user: Any, session: Any, conversation: Conversation) -> str:
-    """ "customer" for the person who asked, "agent" for staff who answer, "" for anyone else.
-    Shared by the pages and the websocket so both let in exactly the same people."""
-    if user is not None and user.is_authenticated and conversation.customer_id == user.pk:
-        return ChatMessage.Sender.CUSTOMER
-    if session is not None and conversation.public_id.hex in session.get(CHATS_SESSION_KEY, []):
-        return ChatMessage.Sender.CUSTOMER
-    if is_agent(user):
-        return ChatMessage.Sender.AGENT
-    return ""
-
-
-def rate_limit(kind: str, who: str) -> int:
-    """0 when allowed, else the seconds until the person may send again. In the shared cache
-    (accounts' limiter), so the limit holds across web processes."""
-    return ratelimit.hit(
-        f"support:chat:{kind}:{who}",
-        settings.SUPPORT_CHAT_RATE_MESSAGES,
-        settings.SUPPORT_CHAT_RATE_SECONDS,
-    ).retry_after
-
-
-def rate_key(user: Any, session_key: str | None, fallback: str = "") -> str:
-    if user is not None and user.is_authenticated:
-        return f"user:{user.pk}"
-    return f"session:{session_key or fallback}"
-
-
-def rate_limited_message(retry_after: int) -> str:
-    return _("You are sending messages very fast. Please wait %(seconds)d seconds.") % {
-        "seconds": retry_after
-    }
 
 
 def _conversation_for(request: HttpRequest, public_id: uuid.UUID) -> tuple[Conversation, str]:
@@ -83,25 +40,13 @@ def _conversation_for(request: HttpRequest, public_id: uuid.UUID) -> tuple[Conve
     return conversation, role
 
 
-def _attached(request: HttpRequest, number: str, attempt_id: str) -> tuple[Any, Any]:
-    """The order and attempt the visitor refers to, only if they may see that order."""
-    order = Order.objects.filter(number=number[:20]).first() if number else None
-    if order is None or not order_viewable(request, order, key=""):
-        return None, None
-    try:
-        attempt = order.attempts.filter(public_id=uuid.UUID(attempt_id)).first()
-    except ValueError:
-        attempt = None
-    return order, attempt
-
-
 # Pages ---------------------------------------------------------------------------------------
 @require_http_methods(["GET", "POST"])
 def chat_new(request: HttpRequest) -> HttpResponse:
     """Self-service first (articles for the failure code), then a person, or a message when
     nobody is online."""
     source = request.POST if request.method == "POST" else request.GET
-    order, attempt = _attached(request, source.get("order", ""), source.get("attempt", ""))
+    order, attempt = attached_payment(request, source.get("order", ""), source.get("attempt", ""))
     code = source.get("code", "")[:60] or (attempt.failure_code if attempt else "")
     user = request.user if request.user.is_authenticated else None
     online = chat.agents_online()

@@ -13,9 +13,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from . import chat
-from .chat_views import chat_role, rate_key, rate_limit, rate_limited_message
+from .limits import rate_key, rate_limit, rate_limited_message
 from .models import ChatMessage, Conversation
-from .selectors import is_agent
+from .selectors import chat_role, is_agent
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_FORBIDDEN = 4403

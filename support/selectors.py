@@ -1,16 +1,20 @@
-"""Reads for the support desk: who may see a ticket, which articles help with a failure."""
+"""Reads for the support desk: who may see a ticket or a chat, who answers them, which payment
+a visitor may attach, and which articles help with a failure."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from django.db.models import Q
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
-from .models import HelpArticle, Ticket
+from .models import ChatMessage, Conversation, HelpArticle, Ticket
 
 TICKETS_SESSION_KEY = "support_tickets"
+CHATS_SESSION_KEY = "support_chats"
 
 
 def is_agent(user: Any) -> bool:
@@ -20,6 +24,26 @@ def is_agent(user: Any) -> bool:
         and user.is_active
         and user.is_staff
         and user.has_perm("support.answer_ticket")
+    )
+
+
+def agent_users(*, superusers: bool = True) -> QuerySet:
+    """Active staff who answer tickets: the permission, given directly or through a group,
+    and (unless told otherwise) the superusers, who have every permission."""
+    answers = Q(
+        user_permissions__codename="answer_ticket",
+        user_permissions__content_type__app_label="support",
+    ) | Q(
+        groups__permissions__codename="answer_ticket",
+        groups__permissions__content_type__app_label="support",
+    )
+    if superusers:
+        answers |= Q(is_superuser=True)
+    return (
+        get_user_model()
+        .objects.filter(answers, is_active=True, is_staff=True)
+        .distinct()
+        .order_by("email")
     )
 
 
@@ -38,6 +62,42 @@ def ticket_visible(request: HttpRequest, ticket: Ticket, key: str = "") -> bool:
     if ticket.number in request.session.get(TICKETS_SESSION_KEY, []):
         return True
     return bool(key) and constant_time_compare(key, ticket.access_key)
+
+
+def remember_chat(session: Any, conversation: Conversation) -> None:
+    """The browser that started a chat may come back to it (guests have nothing else)."""
+    ids = list(session.get(CHATS_SESSION_KEY, []))
+    if conversation.public_id.hex not in ids:
+        session[CHATS_SESSION_KEY] = [*ids[-19:], conversation.public_id.hex]
+
+
+def chat_role(user: Any, session: Any, conversation: Conversation) -> str:
+    """ "customer" for the person who asked, "agent" for staff who answer, "" for anyone else.
+    Shared by the pages and the websocket so both let in exactly the same people."""
+    if user is not None and user.is_authenticated and conversation.customer_id == user.pk:
+        return ChatMessage.Sender.CUSTOMER
+    if session is not None and conversation.public_id.hex in session.get(CHATS_SESSION_KEY, []):
+        return ChatMessage.Sender.CUSTOMER
+    if is_agent(user):
+        return ChatMessage.Sender.AGENT
+    return ""
+
+
+def attached_payment(request: HttpRequest, number: str, attempt_id: str) -> tuple[Any, Any]:
+    """The order and attempt a customer refers to (a ticket or chat about a payment), only
+    when this visitor may see them: nobody can attach, and so read about, somebody else's
+    payment."""
+    from checkout.models import Order
+    from checkout.views import _can_view as order_viewable  # checkout.views imports us
+
+    order = Order.objects.filter(number=number[:20]).first() if number else None
+    if order is None or not order_viewable(request, order, key=""):
+        return None, None
+    try:
+        attempt = order.attempts.filter(public_id=uuid.UUID(attempt_id)).first()
+    except ValueError:
+        attempt = None
+    return order, attempt
 
 
 def articles_for(code: str = "", category: str = "", limit: int = 3) -> list[HelpArticle]:

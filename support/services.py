@@ -11,6 +11,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.i18n import site_language
+
 from .models import ChatMessage, Ticket, TicketEvent, TicketMessage, new_ticket_number
 
 Status = Ticket.Status
@@ -69,15 +71,15 @@ def default_priority(category: str, attempt: Any = None) -> int:
 
 
 def _create_numbered(fields: dict[str, Any], tries: int = 5) -> Ticket:
-    """A random number can, rarely, already be taken: draw again rather than fail."""
-    for attempt in range(tries):
+    """A random number can, rarely, already be taken: draw again rather than fail (the last
+    try's error, if it comes to that, propagates)."""
+    for _ in range(tries - 1):
         try:
             with transaction.atomic():
                 return Ticket.objects.create(number=new_ticket_number(), **fields)
         except IntegrityError:
-            if attempt == tries - 1:
-                raise
-    raise AssertionError("unreachable")
+            continue
+    return Ticket.objects.create(number=new_ticket_number(), **fields)
 
 
 @transaction.atomic
@@ -114,7 +116,7 @@ def ticket_open(
         order=order,
         attempt=attempt,
         failure_code=failure_code or getattr(attempt, "failure_code", "") or "",
-        language="zh-hans" if language.startswith("zh") else "en",
+        language=site_language(language),
         first_response_due=first_response_due(priority, now),
         created_at=now,
     )

@@ -10,34 +10,21 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
 from .models import Conversation, SentNotification, Ticket, TicketMessage
+from .selectors import agent_users
 
 CUSTOMER_KINDS = {"opened", "reply", "status"}
 AGENT_KINDS = {"agents_new", "agents_customer_replied", "agents_overdue", "agent_assigned"}
 
 
 def agents() -> list[Any]:
-    """Active staff who answer tickets (the permission, directly or through a group); when
-    nobody has it explicitly, the superusers, so new and overdue tickets always reach someone."""
-    User = get_user_model()
-    active = User.objects.filter(is_active=True, is_staff=True)
-    explicit = active.filter(
-        Q(
-            user_permissions__codename="answer_ticket",
-            user_permissions__content_type__app_label="support",
-        )
-        | Q(
-            groups__permissions__codename="answer_ticket",
-            groups__permissions__content_type__app_label="support",
-        )
-    )
-    found = list(explicit.distinct().order_by("email"))
-    return found or list(active.filter(is_superuser=True).order_by("email"))
+    """Who hears of new and overdue tickets: the agents named by permission; when there are
+    none, the superusers, so a ticket always reaches someone."""
+    return list(agent_users(superusers=False)) or list(agent_users().filter(is_superuser=True))
 
 
 def customer_link(ticket: Ticket) -> str:

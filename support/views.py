@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -15,8 +14,6 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from checkout.models import Order
-from checkout.views import _can_view as order_viewable
 from payments.failures import failure_for
 
 from . import services
@@ -25,25 +22,17 @@ from .forms import RatingForm, ReplyForm, TicketForm
 from .limits import refused
 from .models import Ticket
 from .selectors import article_search as search_articles
-from .selectors import articles_for, is_agent, remember_ticket, ticket_visible
-
-
-def _attached(request: HttpRequest, number: str, attempt_id: str) -> tuple[Any, Any]:
-    """The order and attempt a customer refers to, only when this visitor may see them:
-    nobody can attach (and so read about) somebody else's payment."""
-    order = Order.objects.filter(number=number[:20]).first() if number else None
-    if order is None or not order_viewable(request, order, key=""):
-        return None, None
-    attempt = None
-    try:
-        attempt = order.attempts.filter(public_id=uuid.UUID(attempt_id)).first()
-    except ValueError:
-        pass
-    return order, attempt
+from .selectors import (
+    articles_for,
+    attached_payment,
+    is_agent,
+    remember_ticket,
+    ticket_visible,
+)
 
 
 def _initial(request: HttpRequest, source: dict[str, str]) -> dict[str, Any]:
-    order, attempt = _attached(request, source.get("order", ""), source.get("attempt", ""))
+    order, attempt = attached_payment(request, source.get("order", ""), source.get("attempt", ""))
     code = source.get("code", "")[:60]
     appeal = source.get("appeal") in ("1", "True", "true", "on")
     initial: dict[str, Any] = {"code": code, "appeal": appeal}

@@ -15,9 +15,8 @@ from django.utils import timezone
 
 from payments.models import PaymentAttempt
 from support import chat, tasks
-from support.chat_views import CHATS_SESSION_KEY
 from support.models import ChatMessage, Conversation, HelpArticle, Ticket
-from support.selectors import TICKETS_SESSION_KEY
+from support.selectors import CHATS_SESSION_KEY, TICKETS_SESSION_KEY
 from tests.checkout.helpers import checkout_form, fill_cart, pay
 from tests.factories import UserFactory
 

@@ -16,8 +16,8 @@ from django.test import Client
 from accounts import ratelimit
 from config.asgi import application
 from support import chat, tasks
-from support.chat_views import CHATS_SESSION_KEY
 from support.models import ChatMessage, Conversation
+from support.selectors import CHATS_SESSION_KEY
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
