@@ -18,6 +18,9 @@ from .selectors import CART_SESSION_KEY, Cart
 
 MAX_QUANTITY = 99
 ORDERS_SESSION_KEY = "orders"
+# The checkout page's token in the session: one order per token, so a double press, a refresh
+# or a second tab finds the same order.
+CHECKOUT_TOKEN_KEY = "checkout_token"
 
 
 class CheckoutError(Exception):
@@ -109,20 +112,27 @@ def order_create(
 
 
 def _order_for_checkout(
-    *, cart: Cart, token: str, email: str, user: Any, language: str, billing: dict[str, str]
+    *,
+    session: SessionBase,
+    cart: Cart,
+    token: str,
+    email: str,
+    user: Any,
+    language: str,
+    billing: dict[str, str],
 ) -> Order:
-    """The order behind one checkout page: created once per token, kept in step with the cart."""
+    """The order behind one checkout page: created once per token, kept in step with the cart.
+
+    An order's lines and total are frozen once it has an attempt: what a provider was asked to
+    charge must stay what the order costs. A changed cart then starts a new order (with a new
+    token, kept in the session) — unless a payment of the old one may still be taking money,
+    which PaymentInProgress reports.
+    """
     items = [(line.product, line.quantity) for line in cart.lines]
+    new = {"items": items, "email": email, "user": user, "language": language, "billing": billing}
     try:
         with transaction.atomic():
-            return order_create(
-                items=items,
-                email=email,
-                user=user,
-                language=language,
-                billing=billing,
-                checkout_token=token,
-            )
+            return order_create(**new, checkout_token=token)
     except IntegrityError:
         pass  # This token already has its order: a retry, a double click or a second tab.
     with transaction.atomic():
@@ -133,15 +143,24 @@ def _order_for_checkout(
             setattr(order, field, value)
         wanted = {(product.sku, qty) for product, qty in items}
         current = set(order.lines.values_list("sku", "quantity"))
-        if wanted != current and not order.attempts.filter(status__in=IN_FLIGHT).exists():
+        if wanted == current:
+            order.save()
+            return order
+        if not order.attempts.exists():
             lines, total, currency = _lines_for(items)
             order.lines.all().delete()
             for line in lines:
                 line.order = order
             OrderLine.objects.bulk_create(lines)
             order.total, order.currency = total, currency
-        order.save()
-        return order
+            order.save()
+            return order
+        in_flight = order.attempts.filter(status__in=IN_FLIGHT).first()
+        if in_flight is not None:
+            raise payment_services.PaymentInProgress(in_flight)
+        fresh = order_create(**new, checkout_token=uuid.uuid4().hex)
+    session[CHECKOUT_TOKEN_KEY] = fresh.checkout_token
+    return fresh
 
 
 @dataclass(frozen=True)
@@ -172,21 +191,46 @@ def checkout_pay(
     """
     if not cart:
         raise EmptyCart("the cart is empty")
-    order = _order_for_checkout(
-        cart=cart, token=checkout_token, email=email, user=user, language=language, billing=billing
-    )
-    remember_order(session=session, order=order)
-    attempt = payment_services.attempt_pay(
-        order=order,
-        method=method,
-        idempotency_key=idempotency_key,
-        payment_method=payment_method,
-        user=user,
-        return_url=return_url_for(order),
-        client_ip=client_ip,
-    )
+    token = checkout_token
+    for last_try in (False, True):
+        try:
+            order = _order_for_checkout(
+                session=session,
+                cart=cart,
+                token=token,
+                email=email,
+                user=user,
+                language=language,
+                billing=billing,
+            )
+            token = order.checkout_token or token
+            remember_order(session=session, order=order)
+            attempt = payment_services.attempt_pay(
+                order=order,
+                method=method,
+                idempotency_key=idempotency_key,
+                payment_method=payment_method,
+                user=user,
+                return_url=return_url_for(order),
+                client_ip=client_ip,
+                # What this request just priced: another tab cannot change it under the charge.
+                expected_amount=order.total,
+            )
+            break
+        except payment_services.PaymentInProgress as exc:
+            waiting = exc.attempt
+            if last_try or waiting.status != PaymentAttempt.Status.REQUIRES_ACTION:
+                raise
+            # The customer left a 3D Secure / Alipay / WeChat Pay step unfinished and now pays
+            # here (the page said so): cancel that one at the provider first, then pay. If it
+            # was finished meanwhile, the next round finds the order paid.
+            payment_services.attempt_cancel(attempt=waiting, actor=_customer(user))
     order.refresh_from_db()
     return CheckoutOutcome(order=order, attempt=attempt)
+
+
+def _customer(user: Any) -> str:
+    return f"customer:{user.email}" if getattr(user, "is_authenticated", False) else "customer"
 
 
 def remember_order(*, session: SessionBase, order: Order) -> None:
@@ -210,26 +254,42 @@ def wallet_top_up_order_create(
         raise CheckoutError("a wallet top-up needs a signed-in customer")
     if not 0 < amount <= MAX_TOP_UP:
         raise CheckoutError(f"a top-up is between 1 and {MAX_TOP_UP} minor units")
+
+    def create(token: str | None) -> Order:
+        return Order.objects.create(
+            user=user,
+            email=user.email,
+            full_name=user.full_name,
+            kind=Order.Kind.WALLET_TOP_UP,
+            total=amount,
+            currency=currency.upper(),
+            language=language,
+            checkout_token=token,
+        )
+
     try:
         with transaction.atomic():
-            return Order.objects.create(
-                user=user,
-                email=user.email,
-                full_name=user.full_name,
-                kind=Order.Kind.WALLET_TOP_UP,
-                total=amount,
-                currency=currency.upper(),
-                language=language,
-                checkout_token=checkout_token,
-            )
+            return create(checkout_token)
     except IntegrityError:
-        order = Order.objects.get(checkout_token=checkout_token)
+        pass  # this page's order exists: a double press, a retry, a second tab
+    with transaction.atomic():
+        # Locked: a Pay press creating an attempt for this order holds the same lock, so the
+        # amount cannot change under a payment that is being made.
+        order = Order.objects.select_for_update().get(checkout_token=checkout_token)
         if order.user_id != user.pk or order.kind != Order.Kind.WALLET_TOP_UP:
-            raise CheckoutError("this top-up page belongs to someone else") from None
-        if order.total != amount and order.is_payable and not order.attempts.exists():
+            raise CheckoutError("this top-up page belongs to someone else")
+        if (order.total, order.currency) == (amount, currency.upper()) or not order.is_payable:
+            return order
+        if not order.attempts.exists():
             order.total = amount
             order.save(update_fields=["total", "updated_at"])
-        return order
+            return order
+        # Frozen: it was (or is being) charged for its own amount. Another amount is another
+        # order, and one still being paid must settle first.
+        in_flight = order.attempts.filter(status__in=IN_FLIGHT).first()
+        if in_flight is not None:
+            raise payment_services.PaymentInProgress(in_flight)
+        return create(uuid.uuid4().hex)
 
 
 @transaction.atomic

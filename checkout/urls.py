@@ -11,6 +11,11 @@ urlpatterns = [
     path("checkout/", views.checkout, name="checkout"),
     path("orders/<str:number>/", views.order_status, name="order_status"),
     path("orders/<str:number>/pay/", views.order_resume, name="order_resume"),
+    path(
+        "orders/<str:number>/pay-another-way/",
+        views.order_cancel_payment,
+        name="order_cancel_payment",
+    ),
     path("orders/<str:number>/status.json", views.order_status_json, name="order_status_json"),
     path("orders/<str:number>/no-reminders/", views.order_no_reminders, name="order_no_reminders"),
     path("wallet/top-up/", wallet_views.wallet_top_up, name="wallet_top_up"),

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from payments import services as payment_services
 from payments.failures import Failure, failure_for
+from payments.gateways import GatewayError
 from payments.models import PaymentAttempt, PaymentMethod
 from payments.selectors import Alternative, alternatives_for, methods_for_amount
 from support.selectors import articles_for
@@ -25,7 +26,7 @@ from .forms import AddToCartForm, CheckoutForm
 from .models import CheckoutVisit, Order, Product
 from .selectors import cart_get
 
-CHECKOUT_TOKEN_KEY = "checkout_token"
+CHECKOUT_TOKEN_KEY = services.CHECKOUT_TOKEN_KEY
 
 
 def product_list(request: HttpRequest) -> HttpResponse:
@@ -136,10 +137,28 @@ def _render_checkout(
         "cart": cart_obj,
         "availability": availability,
         "failure": failure,
+        "waiting": _waiting_attempt(request),
         "stripe_card": stripe_card,
         "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY if stripe_card else "",
     }
     return render(request, "checkout/checkout.html", context, status=status)
+
+
+def _waiting_attempt(request: HttpRequest) -> PaymentAttempt | None:
+    """This checkout's payment still waiting for the customer (3D Secure, Alipay, WeChat Pay):
+    the page offers to finish it, and says that paying here cancels it."""
+    token = request.session.get(CHECKOUT_TOKEN_KEY)
+    if not token:
+        return None
+    return (
+        PaymentAttempt.objects.select_related("method")
+        .filter(
+            order__checkout_token=token,
+            order__status=Order.Status.PENDING,
+            status=PaymentAttempt.Status.REQUIRES_ACTION,
+        )
+        .first()
+    )
 
 
 def _scrubbed(data: dict[str, str]) -> dict[str, str]:
@@ -240,13 +259,23 @@ def checkout(request: HttpRequest) -> HttpResponse:
     except payment_services.PaymentInProgress as exc:
         return redirect("checkout:order_status", exc.attempt.order.number)
     except payment_services.OrderNotPayable:
-        request.session.pop(CHECKOUT_TOKEN_KEY, None)
+        token = request.session.pop(CHECKOUT_TOKEN_KEY, None) or data["checkout_token"]
+        done = Order.objects.filter(checkout_token=token, status=Order.Status.PAID).first()
+        if done is not None and _can_view(request, done):
+            # Paid meanwhile (another tab, or the step the customer had left open): show it.
+            services.cart_clear(session=request.session)
+            messages.info(request, _("This order is already paid. Here it is."))
+            return redirect("checkout:order_status", done.number)
         messages.info(request, _("This order is already paid or closed."))
         return redirect("checkout:product_list")
     except payment_services.MethodUnavailable as exc:
         wallet = exc.reason == "wallet_insufficient"
         return failed(failure_for("wallet_insufficient" if wallet else "method_unavailable"), 409)
-    except (payment_services.IdempotencyConflict, services.CheckoutError):
+    except (
+        payment_services.IdempotencyConflict,
+        payment_services.AmountChanged,
+        services.CheckoutError,
+    ):
         messages.error(
             request, _("Something changed while you were paying. Please check and try again.")
         )
@@ -294,8 +323,8 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
         attempt = payment_services.attempt_refresh(attempt=attempt)
         order.refresh_from_db()
     failure = None
-    if attempt and attempt.status == PaymentAttempt.Status.FAILED:
-        failure = failure_for(attempt.failure_code, attempt.decline_code)
+    if attempt and attempt.status in (PaymentAttempt.Status.FAILED, PaymentAttempt.Status.CANCELED):
+        failure = failure_for(attempt.failure_code or "canceled", attempt.decline_code)
     return render(
         request,
         "checkout/order_status.html",
@@ -319,6 +348,51 @@ def order_resume(request: HttpRequest, number: str) -> HttpResponse:
         return redirect("checkout:order_status", order.number)
     request.session[CHECKOUT_TOKEN_KEY] = order.checkout_token
     return redirect("checkout:checkout")
+
+
+@require_POST
+def order_cancel_payment(request: HttpRequest, number: str) -> HttpResponse:
+    """ "Pay another way": cancel the payment step this order is waiting on (at the provider
+    first), then back to the checkout (or the top-up page) to choose again."""
+    order = get_object_or_404(Order, number=number)
+    if not _can_view(request, order, key=request.POST.get("key", "")):
+        raise Http404
+    waiting = order.attempts.filter(status=PaymentAttempt.Status.REQUIRES_ACTION).first()
+    if waiting is not None:
+        try:
+            waiting = payment_services.attempt_cancel(
+                attempt=waiting, actor=_customer_actor(request)
+            )
+        except GatewayError:
+            messages.error(
+                request,
+                _(
+                    "We could not cancel the unfinished payment right now, so you have not "
+                    "been charged twice. Please try again in a minute."
+                ),
+            )
+            return redirect("checkout:order_status", order.number)
+        order.refresh_from_db()
+    if waiting is not None and waiting.status != PaymentAttempt.Status.CANCELED:
+        # Finished meanwhile (paid, or declined): the status page says which.
+        return redirect("checkout:order_status", order.number)
+    if not order.is_payable:
+        return redirect("checkout:order_status", order.number)
+    messages.info(request, _("The unfinished payment was canceled. You were not charged."))
+    if order.kind == Order.Kind.WALLET_TOP_UP:
+        return redirect("checkout:wallet_top_up")
+    try:
+        services.checkout_resume(session=request.session, order=order)
+    except services.ProductUnavailable:
+        messages.error(request, _("Sorry, that product is no longer available."))
+        return redirect("checkout:order_status", order.number)
+    request.session[CHECKOUT_TOKEN_KEY] = order.checkout_token
+    return redirect("checkout:checkout")
+
+
+def _customer_actor(request: HttpRequest) -> str:
+    user = request.user
+    return f"customer:{user.email}" if user.is_authenticated else "customer"
 
 
 @require_http_methods(["GET", "POST"])

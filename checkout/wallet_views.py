@@ -9,17 +9,18 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core import validators
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from payments import services as payment_services
 from payments.failures import failure_for
 from payments.models import PaymentAttempt, PaymentMethod
-from payments.money import to_minor
+from payments.money import exponent, to_major, to_minor
 from payments.selectors import methods_for_amount, wallet_balance
 
 from . import services
@@ -31,16 +32,13 @@ TOP_UP_TOKEN_KEY = "top_up_token"
 class TopUpForm(PaymentDetailsMixin, forms.Form):
     amount = forms.DecimalField(
         label=_("Amount"),
-        min_value=Decimal("1"),
-        max_value=Decimal(services.MAX_TOP_UP) / 100,
-        decimal_places=2,
         error_messages={
             "required": _("Enter how much to add."),
             "invalid": _("Enter an amount like 20 or 20.50."),
             "min_value": _("The smallest top-up is 1."),
             "max_value": _("The largest top-up is %(limit_value)s."),
         },
-        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+        widget=forms.NumberInput(attrs={"inputmode": "decimal"}),
     )
     method = forms.ChoiceField(
         label=_("Payment method"),
@@ -49,6 +47,34 @@ class TopUpForm(PaymentDetailsMixin, forms.Form):
     )
     payment_method = forms.CharField(label=_("Card number"), required=False, max_length=100)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The amount is typed in the currency's own unit, with no more decimals than it has:
+        # "20.50" is not an amount of yen.
+        digits = exponent(currency)
+        field = self.fields["amount"]
+        assert isinstance(field, forms.DecimalField)
+        field.decimal_places = digits
+        field.min_value = Decimal(1)
+        field.max_value = to_major(services.MAX_TOP_UP, currency)
+        field.validators = [
+            validators.MinValueValidator(field.min_value),
+            validators.MaxValueValidator(field.max_value),
+            validators.DecimalValidator(None, digits),
+        ]
+        field.widget.attrs["step"] = str(Decimal(1).scaleb(-digits))
+        if digits == 0:
+            field.error_messages["invalid"] = _("Enter a whole amount like 2000.")
+            field.error_messages["max_decimal_places"] = _(
+                "Enter a whole amount: %(currency)s has no smaller unit."
+            ) % {"currency": currency}
+        else:
+            field.error_messages["max_decimal_places"] = ngettext_lazy(
+                "Enter an amount with at most %(max)s decimal place.",
+                "Enter an amount with at most %(max)s decimal places.",
+                "max",
+            )
 
 
 def _methods(currency: str, user: Any) -> list[PaymentMethod]:
@@ -68,20 +94,29 @@ def wallet_top_up(request: HttpRequest) -> HttpResponse:
         "currency": currency,
     }
     if request.method == "GET":
-        form = TopUpForm(initial={"idempotency_key": uuid.uuid4().hex}, methods=methods)
+        form = TopUpForm(
+            initial={"idempotency_key": uuid.uuid4().hex}, methods=methods, currency=currency
+        )
         return render(request, "checkout/wallet_top_up.html", {**context, "form": form})
-    form = TopUpForm(request.POST, methods=methods)
+    form = TopUpForm(request.POST, methods=methods, currency=currency)
     if not form.is_valid():
         return render(request, "checkout/wallet_top_up.html", {**context, "form": form}, status=400)
     data = form.cleaned_data
-    order = services.wallet_top_up_order_create(
-        user=request.user,
-        amount=to_minor(data["amount"], currency),
-        currency=currency,
-        language=get_language() or "en",
-        checkout_token=token,
-    )
+    try:
+        order = services.wallet_top_up_order_create(
+            user=request.user,
+            amount=to_minor(data["amount"], currency),
+            currency=currency,
+            language=get_language() or "en",
+            checkout_token=token,
+        )
+    except payment_services.PaymentInProgress as exc:
+        # This page's top-up is still being paid: its own status page says how it stands.
+        return redirect("checkout:order_status", exc.attempt.order.number)
+    # Another amount after a try starts its own order: this page now pays that one.
+    request.session[TOP_UP_TOKEN_KEY] = order.checkout_token
     services.remember_order(session=request.session, order=order)
+    amount = to_minor(data["amount"], currency)
     try:
         attempt = payment_services.attempt_pay(
             order=order,
@@ -91,9 +126,17 @@ def wallet_top_up(request: HttpRequest) -> HttpResponse:
             user=request.user,
             return_url=reverse("checkout:order_status", args=[order.number]),
             client_ip=request.META.get("REMOTE_ADDR"),
+            # Charged exactly what this form asked for, or nothing.
+            expected_amount=amount,
         )
     except payment_services.PaymentInProgress:
         return redirect("checkout:order_status", order.number)
+    except payment_services.AmountChanged:
+        form.add_error(
+            "amount",
+            _("The amount was changed in another window. Check it and press the button again."),
+        )
+        return render(request, "checkout/wallet_top_up.html", {**context, "form": form}, status=409)
     except payment_services.PaymentError:
         request.session.pop(TOP_UP_TOKEN_KEY, None)
         return redirect("checkout:wallet_top_up")
@@ -105,6 +148,7 @@ def wallet_top_up(request: HttpRequest) -> HttpResponse:
                 "idempotency_key": uuid.uuid4().hex,
             },
             methods=methods,
+            currency=currency,
         )
         failure = failure_for(attempt.failure_code, attempt.decline_code)
         return render(

@@ -321,6 +321,9 @@ PAYMENTS_GATEWAY = "stripe" if STRIPE_SECRET_KEY else "simulator"
 # and failed with `confirmation_timeout` once they are older than the limit.
 PAYMENTS_RECONCILE_AFTER_SECONDS = env_int("PAYMENTS_RECONCILE_AFTER_SECONDS", 60)
 PAYMENTS_CONFIRMATION_LIMIT_MINUTES = env_int("PAYMENTS_CONFIRMATION_LIMIT_MINUTES", 30)
+# A 3D Secure, redirect or QR step nobody finished is canceled after this long, so the order can
+# be paid another way (the customer can also cancel it at once from the order or checkout page).
+PAYMENTS_ACTION_EXPIRY_MINUTES = env_int("PAYMENTS_ACTION_EXPIRY_MINUTES", 15)
 # Circuit breaker per method: over a rolling window, technical failures (timeouts, outages, 5xx;
 # never customer declines) above a share of at least MIN_VOLUME attempts degrade the method, and
 # above a higher share open the circuit for a cool-down, after which one probe decides.

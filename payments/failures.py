@@ -370,6 +370,16 @@ _ENTRIES = [
         article="payment-methods",
     ),
     Failure(
+        "provider_rejected",
+        Category.ANOTHER_METHOD,
+        _(
+            "This payment method could not take the payment because of a problem on our side. "
+            "You were not charged."
+        ),
+        (_("Use another payment method."), _("Or try this method again later.")),
+        article="payment-methods",
+    ),
+    Failure(
         "provider_timeout",
         Category.WAIT,
         CONFIRMING,

@@ -124,9 +124,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.CANCELED: frozenset(),
     S.REFUNDED: frozenset(),
 }
-# The one move out of `failed`: we gave up waiting (`confirmation_timeout`) and the provider
-# then says the money was taken. The charge is real, so it is honoured, never ignored.
-LATE_CONFIRMATION = (S.FAILED, S.SUCCEEDED)
+# The only moves out of a final state: we failed or canceled an attempt (gave up waiting, the
+# customer chose another way, a decline the customer then got past) and the provider then says
+# the money was taken. The charge is real, so it is honoured or flagged for refund, never ignored.
+LATE_CONFIRMATION = frozenset({(S.FAILED, S.SUCCEEDED), (S.CANCELED, S.SUCCEEDED)})
 
 
 # The idempotency key a provider sees for an attempt: derived from the attempt, so every retry
@@ -243,6 +244,8 @@ class PaymentEvent(AppendOnly):
         ORDER_PAID = "order_paid", _("Order marked paid")
         REFUND = "refund", _("Refund")
         RISK = "risk", _("Risk check")
+        # Money was taken that must go back: staff were told and refund it.
+        REFUND_NEEDED = "refund_needed", _("Refund needed")
 
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-# Currencies whose minor unit is not a hundredth (ISO 4217).
-_EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "JOD": 3}
+# Currencies whose API amount is not in hundredths, as Stripe lists them (its currencies page):
+# an amount in minor units goes to the provider unchanged, so this table must be the provider's.
+# (ISK, HUF and TWD are sent in hundredths too, though their amounts must be whole.)
+ZERO_DECIMAL = frozenset(
+    {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV"}
+    | {"XAF", "XOF", "XPF"}
+)
+THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
+_EXPONENTS = {code: 0 for code in ZERO_DECIMAL} | {code: 3 for code in THREE_DECIMAL}
 
 # Symbols by language: in Chinese "¥" means yuan, so the dollar carries its country ("US$").
 _SYMBOLS = {

@@ -25,6 +25,7 @@ def reconcile_payments() -> dict[str, int]:
     """Every minute (beat): settle waiting attempts and re-queue events whose task was lost."""
     return {
         "settled": services.reconcile_attempts(),
+        "expired": services.expire_waiting_actions(),
         "requeued": services.webhook_requeue_stale(),
     }
 

@@ -34,6 +34,10 @@ class ChargeResult:
     message: str = ""
     action_url: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+    # What the provider says it charged (None when it does not say). The amount charged is the
+    # truth: a success for another amount or currency than the attempt's is never absorbed.
+    amount: int | None = None
+    currency: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,18 @@ class ProviderUnavailable(GatewayError):
     pass
 
 
+class ProviderRejected(Exception):
+    """The provider refused the request itself (a bad request, bad credentials, no permission).
+
+    Nothing was charged and sending the same request again will not help: the attempt fails with
+    `code`, and the method's health counts it as a technical failure.
+    """
+
+    def __init__(self, message: str, code: str = "provider_rejected") -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class InvalidPaymentDetails(ValueError):
     """The customer's payment details cannot be used; nothing was sent to the provider."""
 
@@ -72,6 +88,12 @@ class Gateway(Protocol):
     def retrieve(self, reference: str) -> ChargeResult: ...
 
     def refund(self, *, reference: str, amount: int, idempotency_key: str) -> RefundResult: ...
+
+    def cancel(self, reference: str) -> ChargeResult:
+        """Cancel a charge still waiting for the customer (3D Secure, redirect, QR). Returns the
+        charge's state afterwards: failed with code `canceled`, or what it became meanwhile
+        (a customer who finished paying just before is paid, never canceled)."""
+        ...
 
     def card_fingerprint(self, payment_method: str) -> str:
         """The provider's fingerprint of the card behind `payment_method`, or "" if none."""

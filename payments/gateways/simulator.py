@@ -24,6 +24,7 @@ from .base import (
     ChargeResult,
     InvalidPaymentDetails,
     Outcome,
+    ProviderRejected,
     ProviderTimeout,
     ProviderUnavailable,
     RefundResult,
@@ -38,6 +39,8 @@ class Scenario:
     # Simulator-only: the call itself fails, though the charge is recorded with `outcome`.
     timeout: bool = False
     outage: bool = False
+    # Simulator-only: the provider refuses the request itself (like Stripe's invalid_request).
+    rejected: bool = False
 
 
 def _declined(decline_code: str, code: str = "card_declined") -> Scenario:
@@ -74,6 +77,7 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "pm_sim_processing": Scenario(Outcome.PROCESSING),
     "pm_sim_outage": Scenario(Outcome.FAILED, outage=True),
+    "pm_sim_rejected": Scenario(Outcome.FAILED, rejected=True),
     # Stripe's 4000000000005126: the payment succeeds, a refund of it fails later.
     "pm_sim_refund_fails": Scenario(Outcome.SUCCEEDED),
 }
@@ -167,6 +171,8 @@ class SimulatorGateway:
         if scenario.outage:
             # Nothing reached the "provider": a 5xx before any charge was recorded.
             raise ProviderUnavailable("simulator outage (HTTP 503)")
+        if scenario.rejected:
+            raise ProviderRejected("simulator refused the request (HTTP 400)")
         charge = self._record(request, scenario)
         if scenario.timeout or scenario.outcome is Outcome.PROCESSING:
             # The provider finishes (or already finished) without us hearing: it will say so.
@@ -177,6 +183,15 @@ class SimulatorGateway:
 
     def retrieve(self, reference: str) -> ChargeResult:
         return self._result(SimulatedCharge.objects.get(reference=reference))
+
+    def cancel(self, reference: str) -> ChargeResult:
+        """Like Stripe: only a charge still waiting for the customer can be canceled."""
+        with transaction.atomic():
+            charge = SimulatedCharge.objects.select_for_update().get(reference=reference)
+            if charge.status == Outcome.REQUIRES_ACTION:
+                charge.status, charge.failure_code = Outcome.FAILED, "canceled"
+                charge.save(update_fields=["status", "failure_code"])
+        return self._result(charge)
 
     def refund(self, *, reference: str, amount: int, idempotency_key: str) -> RefundResult:
         """Refund once per key; never more than was charged, never an unpaid charge."""
@@ -244,6 +259,8 @@ class SimulatorGateway:
             decline_code=charge.decline_code if outcome is Outcome.FAILED else "",
             action_url=action_url,
             payload={"id": charge.reference, "status": charge.status, "amount": charge.amount},
+            amount=charge.amount if outcome is Outcome.SUCCEEDED else None,
+            currency=charge.currency.upper() if outcome is Outcome.SUCCEEDED else "",
         )
 
 

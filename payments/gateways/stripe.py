@@ -16,8 +16,10 @@ from django.conf import settings
 from .base import (
     ChargeRequest,
     ChargeResult,
+    GatewayError,
     InvalidPaymentDetails,
     Outcome,
+    ProviderRejected,
     ProviderTimeout,
     ProviderUnavailable,
     RefundResult,
@@ -53,9 +55,15 @@ def result_from_intent(obj: Any) -> ChargeResult:
     """A PaymentIntent (from a response or an event) as our gateway-neutral answer."""
     intent = _as_dict(obj)
     status = intent["status"]
-    payload = {"id": intent["id"], "status": status, "amount": intent.get("amount")}
+    amount = intent.get("amount")
+    currency = str(intent.get("currency") or "").upper()
+    payload = {"id": intent["id"], "status": status, "amount": amount, "currency": currency}
     if status == "succeeded":
-        return ChargeResult(Outcome.SUCCEEDED, intent["id"], payload=payload)
+        received = intent.get("amount_received")
+        charged = int(received if received is not None else amount) if amount is not None else None
+        return ChargeResult(
+            Outcome.SUCCEEDED, intent["id"], payload=payload, amount=charged, currency=currency
+        )
     if status in {"processing", "requires_capture", "requires_confirmation"}:
         return ChargeResult(Outcome.PROCESSING, intent["id"], payload=payload)
     if status == "requires_action":
@@ -72,6 +80,17 @@ def result_from_intent(obj: Any) -> ChargeResult:
         message=error.get("message") or "",
         payload={**payload, "last_payment_error": {"code": code, "type": error.get("type")}},
     )
+
+
+def _unknown(exc: stripe.StripeError) -> GatewayError:
+    """Any Stripe error that does not say "not charged" leaves the outcome unknown.
+
+    An IdempotencyError belongs here too: the key was used before, and that first request may
+    have charged. The attempt is then confirmed from Stripe's side, never failed on a guess.
+    """
+    if isinstance(exc, stripe.APIConnectionError):
+        return ProviderTimeout(f"stripe: {exc.user_message or exc}")
+    return ProviderUnavailable(f"stripe HTTP {exc.http_status}: {type(exc).__name__} {exc.code}")
 
 
 class StripeGateway:
@@ -102,14 +121,17 @@ class StripeGateway:
             )
         except stripe.CardError as exc:
             return self._declined(exc)
-        except stripe.APIConnectionError as exc:
-            raise ProviderTimeout(f"stripe: {exc.user_message or exc}") from exc
-        except (stripe.APIError, stripe.RateLimitError) as exc:
-            raise ProviderUnavailable(f"stripe HTTP {exc.http_status}: {exc.code}") from exc
         except stripe.InvalidRequestError as exc:
             if exc.code in {"resource_missing", "payment_method_invalid_parameter"}:
                 raise InvalidPaymentDetails(str(exc.user_message or exc)) from exc
-            raise
+            # Stripe refused the request as such: no PaymentIntent was confirmed.
+            raise ProviderRejected(f"stripe HTTP {exc.http_status}: {exc.code}") from exc
+        except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+            raise ProviderRejected(
+                f"stripe HTTP {exc.http_status}: {type(exc).__name__}", code="provider_rejected"
+            ) from exc
+        except stripe.StripeError as exc:
+            raise _unknown(exc) from exc
         return result_from_intent(intent)
 
     def card_fingerprint(self, payment_method: str) -> str:
@@ -127,10 +149,22 @@ class StripeGateway:
     def retrieve(self, reference: str) -> ChargeResult:
         try:
             intent = self.client.v1.payment_intents.retrieve(reference)
-        except stripe.APIConnectionError as exc:
-            raise ProviderTimeout(f"stripe: {exc}") from exc
-        except (stripe.APIError, stripe.RateLimitError) as exc:
-            raise ProviderUnavailable(f"stripe HTTP {exc.http_status}") from exc
+        except stripe.StripeError as exc:
+            # Whatever went wrong, reading gives no answer: the attempt keeps waiting, and the
+            # confirmation limit decides when we stop.
+            raise _unknown(exc) from exc
+        return result_from_intent(intent)
+
+    def cancel(self, reference: str) -> ChargeResult:
+        try:
+            intent = self.client.v1.payment_intents.cancel(reference)
+        except stripe.InvalidRequestError as exc:
+            if exc.code != "payment_intent_unexpected_state":
+                raise _unknown(exc) from exc
+            # It moved on meanwhile (paid, processing): what it is now is the answer.
+            return self.retrieve(reference)
+        except stripe.StripeError as exc:
+            raise _unknown(exc) from exc
         return result_from_intent(intent)
 
     def refund(self, *, reference: str, amount: int, idempotency_key: str) -> RefundResult:
@@ -141,10 +175,8 @@ class StripeGateway:
             )
         except stripe.InvalidRequestError as exc:
             return RefundResult(False, "", failure_reason=exc.code or "invalid_request")
-        except stripe.APIConnectionError as exc:
-            raise ProviderTimeout(f"stripe: {exc}") from exc
-        except (stripe.APIError, stripe.RateLimitError) as exc:
-            raise ProviderUnavailable(f"stripe HTTP {exc.http_status}") from exc
+        except stripe.StripeError as exc:
+            raise _unknown(exc) from exc
         data = _as_dict(refund)
         status = data.get("status", "")
         if status == "succeeded":

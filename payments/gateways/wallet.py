@@ -57,7 +57,14 @@ class WalletGateway:
         )
         return RefundResult(True, f"wallet-{entry.pk}")
 
+    def cancel(self, reference: str) -> ChargeResult:
+        return self.retrieve(reference)  # a wallet payment never waits for the customer
+
     @staticmethod
     def _result(entry: object) -> ChargeResult:
         reference = f"wallet-{entry.pk}"  # type: ignore[attr-defined]
-        return ChargeResult(Outcome.SUCCEEDED, reference, payload={"id": reference})
+        debit = -entry.amount  # type: ignore[attr-defined]
+        currency = entry.wallet.currency  # type: ignore[attr-defined]
+        return ChargeResult(
+            Outcome.SUCCEEDED, reference, payload={"id": reference}, amount=debit, currency=currency
+        )

@@ -1,6 +1,7 @@
 """Every write to payments, as plain functions. Import from here."""
 
 from .attempts import (
+    AmountChanged,
     IdempotencyConflict,
     InvalidTransition,
     MethodUnavailable,
@@ -8,18 +9,26 @@ from .attempts import (
     PaymentError,
     PaymentInProgress,
     attempt_apply_result,
+    attempt_cancel,
     attempt_create,
     attempt_pay,
     attempt_send,
     attempt_transition,
     simulator_action_complete,
 )
-from .reconcile import attempt_give_up, attempt_reconcile, attempt_refresh, reconcile_attempts
+from .reconcile import (
+    attempt_give_up,
+    attempt_reconcile,
+    attempt_refresh,
+    expire_waiting_actions,
+    reconcile_attempts,
+)
 from .refunds import RefundNotAllowed, refund_create, refund_send, refund_settle
 from .wallet import WalletInsufficient, wallet_move
 from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_requeue_stale
 
 __all__ = [
+    "AmountChanged",
     "IdempotencyConflict",
     "InvalidTransition",
     "MethodUnavailable",
@@ -30,6 +39,7 @@ __all__ = [
     "WalletInsufficient",
     "WebhookRejected",
     "attempt_apply_result",
+    "attempt_cancel",
     "attempt_create",
     "attempt_give_up",
     "attempt_pay",
@@ -37,6 +47,7 @@ __all__ = [
     "attempt_refresh",
     "attempt_send",
     "attempt_transition",
+    "expire_waiting_actions",
     "reconcile_attempts",
     "refund_create",
     "refund_send",

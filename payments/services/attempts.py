@@ -22,6 +22,7 @@ from ..gateways import (
     GatewayError,
     InvalidPaymentDetails,
     Outcome,
+    ProviderRejected,
     ProviderTimeout,
     get_gateway,
 )
@@ -58,6 +59,13 @@ class OrderNotPayable(PaymentError):
     code = "order_not_payable"
 
 
+class AmountChanged(PaymentError):
+    """The order's total is not what the customer was shown when they pressed Pay (another tab
+    changed it): nothing is charged, and they check and press again."""
+
+    code = "amount_changed"
+
+
 class PaymentInProgress(PaymentError):
     """Another attempt for this order is still waiting for an answer."""
 
@@ -89,9 +97,15 @@ def attempt_transition(
     message: str = "",
     payload: dict[str, Any] | None = None,
     extra_fields: tuple[str, ...] = (),
+    late_confirmation: bool = False,
 ) -> PaymentAttempt:
-    """Move a locked attempt along the transition table and write the event. Illegal moves raise."""
-    if to not in ALLOWED[attempt.status] and not _late_confirmation(attempt, to):
+    """Move a locked attempt along the transition table and write the event. Illegal moves raise.
+
+    `late_confirmation` admits the provider's word that a failed or canceled attempt was paid
+    after all (LATE_CONFIRMATION); only the handler of that answer passes it.
+    """
+    late = late_confirmation and _late_confirmation(attempt, to)
+    if to not in ALLOWED[attempt.status] and not late:
         raise InvalidTransition(f"attempt {attempt.public_id}: {attempt.status} -> {to}")
     from_status = attempt.status
     attempt.status = to
@@ -114,9 +128,7 @@ def attempt_transition(
 
 
 def _late_confirmation(attempt: PaymentAttempt, to: str) -> bool:
-    return (attempt.status, to) == LATE_CONFIRMATION and (
-        attempt.failure_code == "confirmation_timeout"
-    )
+    return (attempt.status, to) in LATE_CONFIRMATION
 
 
 @transaction.atomic
@@ -129,11 +141,13 @@ def attempt_create(
     user: Any = None,
     return_url: str = "",
     client_ip: str | None = None,
+    expected_amount: int | None = None,
 ) -> tuple[PaymentAttempt, bool]:
     """Create the attempt, or return the one this idempotency key already made.
 
     Returns (attempt, created). The order row is locked first, so two requests for one order
-    queue here; the partial unique constraints catch anything that slips past.
+    queue here; the partial unique constraints catch anything that slips past. With
+    `expected_amount` (what the customer was shown) a total changed meanwhile charges nothing.
     """
     order = Order.objects.select_for_update().get(pk=order.pk)
     fingerprint = _fingerprint(order=order, method=method, payment_method=payment_method)
@@ -146,6 +160,8 @@ def attempt_create(
         return existing, False
     if order.status != OrderStatus.PENDING:
         raise OrderNotPayable(f"order {order.number} is {order.status}")
+    if expected_amount is not None and order.total != expected_amount:
+        raise AmountChanged(f"order {order.number} is {order.total}, not {expected_amount}")
     # The wallet that would pay is the order owner's, whoever is at the keyboard.
     availability = method_availability(
         method=method, amount=order.total, currency=order.currency, user=order.user
@@ -154,6 +170,10 @@ def attempt_create(
         raise MethodUnavailable(availability.reason)
     if method.kind == PaymentMethod.Kind.WALLET and order.kind == Order.Kind.WALLET_TOP_UP:
         raise MethodUnavailable("not_for_top_up")
+    if method.kind == PaymentMethod.Kind.WALLET and not _is_owner(user, order):
+        # A wallet is spent by its owner, signed in: not by staff, not by whoever holds the
+        # order's emailed link.
+        raise MethodUnavailable("wallet_owner_only")
     in_flight = order.attempts.filter(status__in=IN_FLIGHT).first()
     if in_flight is not None:
         raise PaymentInProgress(in_flight)
@@ -190,6 +210,10 @@ def attempt_create(
     return attempt, True
 
 
+def _is_owner(user: Any, order: Order) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and order.user_id == user.pk
+
+
 def _actor(user: Any) -> str:
     if getattr(user, "is_authenticated", False):
         return f"customer:{user.email}"
@@ -205,6 +229,7 @@ def attempt_pay(
     user: Any = None,
     return_url: str = "",
     client_ip: str | None = None,
+    expected_amount: int | None = None,
 ) -> PaymentAttempt:
     """Pay an order: create the attempt and send it, or return what this key already did.
 
@@ -218,6 +243,7 @@ def attempt_pay(
         user=user,
         return_url=return_url,
         client_ip=client_ip,
+        expected_amount=expected_amount,
     )
     if not created:
         return attempt
@@ -295,32 +321,45 @@ def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
     request = charge_request(attempt)
     from .health import health_record
 
+    technical = False
     try:
         result = gateway.charge(request)
     except InvalidPaymentDetails as exc:
         result = ChargeResult(outcome=Outcome.FAILED, reference="", failure_code=exc.code)
-    except GatewayError as exc:
+    except ProviderRejected as exc:
+        # Refused before anything was charged: a failure, but ours, not the customer's.
+        _provider_error(attempt=attempt, error=exc, provider=gateway.name)
+        result = ChargeResult(outcome=Outcome.FAILED, reference="", failure_code=exc.code)
+        technical = True
+    except Exception as exc:  # noqa: BLE001 - GatewayError, or anything else: not an answer
+        if not isinstance(exc, GatewayError):
+            logger.exception("attempt %s: unexpected error from %s", attempt.public_id, gateway)
         attempt = _attempt_mark_unknown(attempt=attempt, error=exc, provider=gateway.name)
         health_record(attempt=attempt, technical=True)
         return attempt
     attempt = attempt_apply_result(attempt=attempt, result=result, actor=f"provider:{gateway.name}")
-    health_record(attempt=attempt, technical=False)
+    health_record(attempt=attempt, technical=technical)
     return attempt
 
 
+def _provider_error(*, attempt: PaymentAttempt, error: Exception, provider: str) -> None:
+    """The timeline entry for a call that got no usable answer; method health counts these."""
+    PaymentEvent.objects.create(
+        attempt=attempt,
+        kind=PaymentEvent.Kind.PROVIDER_ERROR,
+        actor=f"provider:{provider}",
+        message=str(error)[:500],
+        payload={"error": type(error).__name__, "timeout": isinstance(error, ProviderTimeout)},
+    )
+
+
 def _attempt_mark_unknown(
-    *, attempt: PaymentAttempt, error: GatewayError, provider: str
+    *, attempt: PaymentAttempt, error: Exception, provider: str
 ) -> PaymentAttempt:
     """A provider that did not answer has not said no: we are confirming, not failing."""
     with transaction.atomic():
         attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
-        PaymentEvent.objects.create(
-            attempt=attempt,
-            kind=PaymentEvent.Kind.PROVIDER_ERROR,
-            actor=f"provider:{provider}",
-            message=str(error)[:500],
-            payload={"error": type(error).__name__, "timeout": isinstance(error, ProviderTimeout)},
-        )
+        _provider_error(attempt=attempt, error=error, provider=provider)
         if attempt.status == S.SENT:
             attempt_transition(attempt=attempt, to=S.UNKNOWN, actor="system", message=str(error))
     return attempt
@@ -348,6 +387,17 @@ def attempt_apply_result(
         payload={**result.payload, "outcome": result.outcome.value},
     )
     if attempt.status == target:
+        return attempt
+    if target == S.SUCCEEDED and not _charged_as_asked(attempt, result):
+        _refund_needed(
+            attempt=attempt,
+            actor=actor,
+            reason=(
+                f"the provider reports {result.amount} {result.currency} charged, but this "
+                f"attempt asked for {attempt.amount} {attempt.currency}: the payment was not "
+                "accepted"
+            ),
+        )
         return attempt
     if _late_confirmation(attempt, target):
         return _late_success(attempt=attempt, result=result, actor=actor)
@@ -387,44 +437,97 @@ def attempt_apply_result(
     return attempt
 
 
+def _charged_as_asked(attempt: PaymentAttempt, result: ChargeResult) -> bool:
+    """Whether a reported success took what this attempt asked for (when the provider says)."""
+    if result.amount is not None and result.amount != attempt.amount:
+        return False
+    return not result.currency or result.currency.upper() == attempt.currency.upper()
+
+
+def _refund_needed(*, attempt: PaymentAttempt, actor: str, reason: str) -> None:
+    """Money was taken that this shop will not keep: write it on the timeline once and tell
+    staff, who refund it (the attempt's page in admin shows the flag)."""
+    if attempt.events.filter(kind=PaymentEvent.Kind.REFUND_NEEDED).exists():
+        return  # a redelivered answer: staff already know
+    PaymentEvent.objects.create(
+        attempt=attempt,
+        kind=PaymentEvent.Kind.REFUND_NEEDED,
+        actor=actor,
+        message=reason[:500],
+        payload={"reference": attempt.provider_reference},
+    )
+    number = Order.objects.values_list("number", flat=True).get(pk=attempt.order_id)
+    reference = attempt.provider_reference or f"(key {attempt.provider_key})"
+    transaction.on_commit(
+        lambda: mail_admins(
+            f"Refund needed: order {number}",
+            f"Payment {reference} for order {number}: {reason}. Refund it at the provider "
+            f"(or from the attempt's page in admin) and tell the customer.",
+        )
+    )
+
+
 def _late_success(*, attempt: PaymentAttempt, result: ChargeResult, actor: str) -> PaymentAttempt:
-    """The provider took the money after we stopped waiting. If the order is still unpaid the
-    payment is honoured; if another attempt paid it meanwhile, admins must refund this one."""
+    """The provider took the money after we failed or canceled the attempt (we stopped waiting,
+    the customer chose another way, a decline they then got past). If the order is still unpaid
+    the payment is honoured; if it was paid or closed meanwhile, staff must refund this one."""
     order = Order.objects.select_for_update().get(pk=attempt.order_id)
-    if order.status != OrderStatus.PENDING:
-        PaymentEvent.objects.create(
-            attempt=attempt,
-            kind=PaymentEvent.Kind.IGNORED,
-            actor=actor,
-            message="charged after we gave up, but the order is already paid: refund needed",
-        )
-        number, reference = order.number, result.reference or attempt.provider_reference
-        transaction.on_commit(
-            lambda: mail_admins(
-                f"Refund needed: second charge on order {number}",
-                f"The provider confirmed charge {reference} after we had given up on it, and "
-                f"order {number} was paid by another attempt meanwhile. Refund {reference} "
-                "at the provider.",
-            )
-        )
-        return attempt
+    was = attempt.status
     if result.reference and not attempt.provider_reference:
         attempt.provider_reference = result.reference
+        attempt.save(update_fields=["provider_reference", "updated_at"])
+    if order.status != OrderStatus.PENDING:
+        _refund_needed(
+            attempt=attempt,
+            actor=actor,
+            reason=(
+                f"charged after this attempt was {was}, but the order is {order.status}: "
+                "a second charge"
+            ),
+        )
+        return attempt
     attempt_transition(
         attempt=attempt,
         to=S.SUCCEEDED,
         actor=actor,
-        message="the provider confirmed the payment after we had stopped waiting",
-        extra_fields=("provider_reference",),
+        message=f"the provider confirmed the payment after this attempt was {was}",
+        late_confirmation=True,
     )
     attempt.failure_code = attempt.failure_category = attempt.decline_code = ""
     attempt.save(update_fields=["failure_code", "failure_category", "decline_code"])
-    _order_mark_paid(attempt=attempt, actor=actor)
+    if _order_mark_paid(attempt=attempt, actor=actor):
+        number, reference = order.number, attempt.provider_reference
+        transaction.on_commit(
+            lambda: mail_admins(
+                f"Late payment honoured: order {number}",
+                f"Payment {reference} was confirmed after the attempt was {was}; order "
+                f"{number} is now paid. Check that the customer did not pay again on a new "
+                "order meanwhile.",
+            )
+        )
     return attempt
 
 
-def _order_mark_paid(*, attempt: PaymentAttempt, actor: str) -> None:
+def _order_mark_paid(*, attempt: PaymentAttempt, actor: str) -> bool:
+    """Mark the order paid by this succeeded attempt, and credit a top-up with what was charged.
+
+    The order is paid only by a charge of its own total and currency. Since a total is frozen
+    once an order has an attempt this cannot differ; should it ever, the order is closed and the
+    charge flagged for refund rather than goods given for the wrong amount. Returns whether the
+    order was marked paid.
+    """
     order = Order.objects.select_for_update().get(pk=attempt.order_id)
+    if (attempt.amount, attempt.currency.upper()) != (order.total, order.currency.upper()):
+        order_transition(order=order, to=OrderStatus.CANCELED)
+        _refund_needed(
+            attempt=attempt,
+            actor=actor,
+            reason=(
+                f"charged {attempt.amount} {attempt.currency}, but order {order.number} is "
+                f"{order.total} {order.currency}: the order was closed unpaid"
+            ),
+        )
+        return False
     order_transition(order=order, to=OrderStatus.PAID)
     PaymentEvent.objects.create(
         attempt=attempt, kind=PaymentEvent.Kind.ORDER_PAID, actor=actor, to_status=order.status
@@ -432,14 +535,53 @@ def _order_mark_paid(*, attempt: PaymentAttempt, actor: str) -> None:
     if order.kind == Order.Kind.WALLET_TOP_UP:
         from .wallet import wallet_move
 
+        # What was charged is credited: the attempt's amount, never the order's current total.
         wallet_move(
             user=order.user,
-            currency=order.currency,
-            amount=order.total,
+            currency=attempt.currency,
+            amount=attempt.amount,
             kind="top_up",
             attempt=attempt,
             actor=actor,
         )
+    return True
+
+
+def attempt_cancel(
+    *, attempt: PaymentAttempt, actor: str, code: str = "canceled"
+) -> PaymentAttempt:
+    """Cancel an attempt that waits for the customer (3D Secure, a redirect, a QR code), so they
+    can pay another way at once, or because nobody finished it in time.
+
+    The provider is asked first: a customer who completed the step a moment ago is paid, not
+    canceled. A provider that cannot be reached raises GatewayError and nothing changes: the
+    attempt may still be completed, so no other payment may start yet.
+    """
+    attempt = PaymentAttempt.objects.get(pk=attempt.pk)
+    if attempt.status != S.REQUIRES_ACTION:
+        return attempt
+    gateway = get_gateway(attempt.provider)
+    if attempt.provider_reference:
+        result = gateway.cancel(attempt.provider_reference)
+        if not (result.outcome is Outcome.FAILED and result.failure_code == "canceled"):
+            # It moved on at the provider (paid, processing, declined): that is the answer.
+            return attempt_apply_result(
+                attempt=attempt, result=result, actor=f"provider:{gateway.name}"
+            )
+    with transaction.atomic():
+        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.status != S.REQUIRES_ACTION:
+            return attempt
+        entry = failure_for(code)
+        attempt.failure_code, attempt.failure_category = code, entry.category.value
+        attempt_transition(
+            attempt=attempt,
+            to=S.CANCELED,
+            actor=actor,
+            message="canceled at the provider before the customer finished",
+            extra_fields=("failure_code", "failure_category"),
+        )
+    return attempt
 
 
 def simulator_action_complete(*, reference: str, decision: str) -> PaymentAttempt:

@@ -17,13 +17,13 @@ from django.utils import timezone
 
 from ..gateways import (
     ChargeResult,
-    GatewayError,
     InvalidPaymentDetails,
     Outcome,
+    ProviderRejected,
     get_gateway,
 )
 from ..models import PaymentAttempt, PaymentEvent
-from .attempts import attempt_apply_result, attempt_transition, charge_request
+from .attempts import attempt_apply_result, attempt_cancel, attempt_transition, charge_request
 
 logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status
@@ -41,10 +41,11 @@ def _ask_provider(attempt: PaymentAttempt) -> ChargeResult | None:
         if attempt.provider_reference:
             return gateway.retrieve(attempt.provider_reference)
         return gateway.charge(charge_request(attempt))
-    except InvalidPaymentDetails as exc:
+    except (InvalidPaymentDetails, ProviderRejected) as exc:
+        # Only a new charge (no provider id yet) can be refused like this: nothing was taken.
         return ChargeResult(outcome=Outcome.FAILED, reference="", failure_code=exc.code)
-    except GatewayError as exc:
-        logger.info("reconcile %s: provider still silent (%s)", attempt.public_id, exc)
+    except Exception as exc:  # noqa: BLE001 - GatewayError or anything else: still no answer
+        logger.info("reconcile %s: no answer from the provider (%r)", attempt.public_id, exc)
         return None
 
 
@@ -90,6 +91,26 @@ def attempt_give_up(*, attempt: PaymentAttempt) -> PaymentAttempt:
     attempt_id = attempt.pk
     transaction.on_commit(lambda: notify_confirmation_timeout.delay(attempt_id))
     return attempt
+
+
+def expire_waiting_actions() -> int:
+    """Cancel attempts whose 3D Secure, redirect or QR step nobody finished in time, so the
+    order can be paid another way. Returns how many were canceled."""
+    cutoff = timezone.now() - timedelta(minutes=settings.PAYMENTS_ACTION_EXPIRY_MINUTES)
+    waiting = PaymentAttempt.objects.filter(
+        status=S.REQUIRES_ACTION, updated_at__lt=cutoff
+    ).order_by("updated_at")[:200]
+    count = 0
+    for attempt in waiting:
+        try:
+            attempt = attempt_cancel(
+                attempt=attempt, actor="expiry", code="payment_intent_payment_attempt_expired"
+            )
+        except Exception:  # noqa: BLE001 - the provider is unreachable: ask again next time
+            logger.warning("expire %s: could not cancel yet", attempt.public_id, exc_info=True)
+            continue
+        count += attempt.status != S.REQUIRES_ACTION
+    return count
 
 
 def reconcile_attempts() -> int:

@@ -96,7 +96,8 @@ def _attempt_for(provider: str, intent: dict[str, Any]) -> PaymentAttempt | None
     key = (intent.get("metadata") or {}).get("attempt_key", "")
     if key.startswith(PROVIDER_KEY_PREFIX):
         public_id = key.removeprefix(PROVIDER_KEY_PREFIX)
-        attempt = PaymentAttempt.objects.filter(public_id=public_id).first()
+        # Only an attempt this provider carried: another provider's event never moves it.
+        attempt = PaymentAttempt.objects.filter(public_id=public_id, provider=provider).first()
         if attempt is not None:
             return attempt
     if intent.get("id"):

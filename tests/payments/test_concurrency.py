@@ -39,7 +39,11 @@ def race(payments: list[tuple[int, str, str, str]]) -> Counter[str]:
             method = PaymentMethod.objects.get(code=method_code)
             barrier.wait()
             attempt = services.attempt_pay(
-                order=order, method=method, idempotency_key=key, payment_method=token
+                order=order,
+                method=method,
+                idempotency_key=key,
+                payment_method=token,
+                user=order.user,  # a wallet is spent by its signed-in owner
             )
             outcome = attempt.failure_code or attempt.status
         except services.PaymentError as exc:

@@ -176,17 +176,37 @@ def test_a_late_charge_on_an_order_paid_meanwhile_alerts_admins(
     with django_capture_on_commit_callbacks(execute=True):
         late = confirm_late(attempt)
     assert late.status == S.FAILED
-    assert late.events.filter(kind=PaymentEvent.Kind.IGNORED, message__contains="refund").exists()
+    assert late.events.filter(kind=PaymentEvent.Kind.REFUND_NEEDED).count() == 1
     alerts = [m for m in mail.outbox if "ops@example.com" in m.to]
     assert len(alerts) == 1 and "Refund needed" in alerts[0].subject
+    # The same answer delivered again flags nothing new and emails nobody.
+    with django_capture_on_commit_callbacks(execute=True):
+        confirm_late(late)
+    assert late.events.filter(kind=PaymentEvent.Kind.REFUND_NEEDED).count() == 1
+    assert len([m for m in mail.outbox if "ops@example.com" in m.to]) == 1
 
 
-def test_other_failures_never_come_back(shop):
+def test_a_success_after_a_decline_is_honoured_and_staff_are_told(
+    shop, settings, django_capture_on_commit_callbacks
+):
+    """Whatever made us fail an attempt, the provider's word that the money was taken wins."""
+    settings.ADMINS = [("Ops", "ops@example.com")]
     attempt = start(shop, "pm_card_visa_chargeDeclined")
-    late = confirm_late(attempt)
-    assert late.status == S.FAILED
+    assert attempt.status == S.FAILED
+    with django_capture_on_commit_callbacks(execute=True):
+        late = confirm_late(attempt)
+    assert (late.status, late.failure_code) == (S.SUCCEEDED, "")
+    assert late.order.status == Order.Status.PAID
+    alerts = [m for m in mail.outbox if "ops@example.com" in m.to]
+    assert [m.subject for m in alerts] == [
+        f"[Django] Late payment honoured: order {late.order.number}"
+    ]
+
+
+def test_a_late_move_is_only_for_the_providers_answer(shop):
+    attempt = start(shop, "pm_card_visa_chargeDeclined")
     with pytest.raises(services.InvalidTransition):
-        services.attempt_transition(attempt=late, to=S.SUCCEEDED, actor="test")
+        services.attempt_transition(attempt=attempt, to=S.SUCCEEDED, actor="test")
 
 
 def test_a_pending_payment_that_fails_later_is_emailed_to_the_customer(

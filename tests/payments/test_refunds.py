@@ -120,6 +120,7 @@ def test_wallet_payments_are_refunded_to_the_wallet(shop, alice):
         order=OrderFactory(user=alice, total=2400),
         method=shop["methods"]["wallet"],
         idempotency_key="w",
+        user=alice,
     )
     refund(attempt, 2400)
     assert Wallet.objects.get(user=alice).balance == 3000
@@ -137,6 +138,7 @@ def test_refunding_a_top_up_takes_the_credit_back_and_not_what_was_spent(shop, a
         order=OrderFactory(user=alice, total=4000),
         method=shop["methods"]["wallet"],
         idempotency_key="spend",
+        user=alice,
     )
     with pytest.raises(services.RefundNotAllowed):
         refund(top_up, 5000)

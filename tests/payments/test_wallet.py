@@ -80,7 +80,9 @@ def test_a_top_up_cannot_be_paid_from_the_wallet_itself(alice, shop):
     top_up(alice, 5000, shop)
     order = wallet_top_up_order_create(user=alice, amount=100, currency="USD", language="en")
     with pytest.raises(services.MethodUnavailable) as excinfo:
-        services.attempt_pay(order=order, method=shop["methods"]["wallet"], idempotency_key="w")
+        services.attempt_pay(
+            order=order, method=shop["methods"]["wallet"], user=alice, idempotency_key="w"
+        )
     assert excinfo.value.reason == "not_for_top_up"
 
 
@@ -88,12 +90,12 @@ def test_paying_with_the_wallet_debits_it_once(alice, shop):
     top_up(alice, 5000, shop)
     order = OrderFactory(user=alice, total=2400)
     attempt = services.attempt_pay(
-        order=order, method=shop["methods"]["wallet"], idempotency_key="pay"
+        order=order, method=shop["methods"]["wallet"], user=alice, idempotency_key="pay"
     )
     assert attempt.status == S.SUCCEEDED
     assert Order.objects.get(pk=order.pk).status == Order.Status.PAID
     again = services.attempt_pay(
-        order=order, method=shop["methods"]["wallet"], idempotency_key="pay"
+        order=order, method=shop["methods"]["wallet"], user=alice, idempotency_key="pay"
     )
     assert again.pk == attempt.pk
     assert Wallet.objects.get(user=alice).balance == 2600
@@ -106,7 +108,9 @@ def test_short_balance_makes_the_wallet_unavailable_with_the_reason(alice, shop)
     top_up(alice, 1000, shop)
     order = OrderFactory(user=alice, total=2400)
     with pytest.raises(services.MethodUnavailable) as excinfo:
-        services.attempt_pay(order=order, method=shop["methods"]["wallet"], idempotency_key="w")
+        services.attempt_pay(
+            order=order, method=shop["methods"]["wallet"], user=alice, idempotency_key="w"
+        )
     assert excinfo.value.reason == "wallet_insufficient"
     assert Wallet.objects.get(user=alice).balance == 1000
 
@@ -116,7 +120,7 @@ def test_a_race_past_the_availability_check_fails_cleanly(alice, shop):
     top_up(alice, 3000, shop)
     order = OrderFactory(user=alice, total=2400)
     attempt, _ = services.attempt_create(
-        order=order, method=shop["methods"]["wallet"], idempotency_key="w"
+        order=order, method=shop["methods"]["wallet"], user=alice, idempotency_key="w"
     )
     services.wallet_move(
         user=alice,

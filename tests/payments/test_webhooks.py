@@ -24,7 +24,7 @@ def secrets(settings):
     settings.STRIPE_WEBHOOK_SECRET = SECRET
 
 
-def event(intent_id, status, *, event_id=None, key="", error=None):
+def event(intent_id, status, *, event_id=None, key="", error=None, amount=2400, currency="usd"):
     return {
         "id": event_id or f"evt_{intent_id}_{status}",
         "object": "event",
@@ -39,7 +39,8 @@ def event(intent_id, status, *, event_id=None, key="", error=None):
                 "id": intent_id,
                 "object": "payment_intent",
                 "status": status,
-                "amount": 2400,
+                "amount": amount,
+                "currency": currency,
                 "metadata": {"attempt_key": key},
                 "last_payment_error": error,
             }
@@ -78,6 +79,9 @@ def waiting(shop):
         payment_method="pm_sim_timeout_then_succeeded",
     )
     assert attempt.status == S.UNKNOWN
+    # Carried by Stripe: the events below come from Stripe's endpoint.
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(provider="stripe")
+    attempt.refresh_from_db()
     return attempt
 
 
@@ -141,6 +145,7 @@ def test_shuffled_events_end_in_the_right_state(post, shop, settings):
                 payment_method="pm_sim_outage",
             )
         )
+    PaymentAttempt.objects.update(provider="stripe")  # carried by Stripe, as the events say
     bodies = []
     for i, attempt in enumerate(attempts):
         final = "succeeded" if i % 2 == 0 else "requires_payment_method"
@@ -221,3 +226,38 @@ def test_simulator_events_use_the_same_path(client, shop, django_capture_on_comm
     assert attempt.status == S.SUCCEEDED
     stored = WebhookEvent.objects.get(provider="simulator")
     assert stored.type == "payment_intent.succeeded" and stored.processed_at is not None
+
+
+def test_an_event_never_moves_another_providers_attempt(post, shop):
+    """Our key in a Stripe event finds only an attempt Stripe carried."""
+    attempt = services.attempt_pay(
+        order=OrderFactory(),
+        method=shop["methods"]["card"],
+        idempotency_key="sim",
+        payment_method="pm_sim_timeout_then_succeeded",
+    )
+    assert (attempt.provider, attempt.status) == ("simulator", S.UNKNOWN)
+    response = post(event("pi_9", "succeeded", key=key_of(attempt)))
+    assert response.status_code == 200
+    attempt.refresh_from_db()
+    assert attempt.status == S.UNKNOWN
+    assert Order.objects.get().status == Order.Status.PENDING
+    assert WebhookEvent.objects.get().outcome == "ignored: no attempt of ours"
+
+
+@pytest.mark.parametrize(("amount", "currency"), [(100, "usd"), (2400, "eur")])
+def test_a_success_for_another_amount_or_currency_is_flagged_not_paid(
+    post, waiting, settings, amount, currency
+):
+    from django.core import mail
+
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    body = event("pi_1", "succeeded", key=key_of(waiting), amount=amount, currency=currency)
+    post(body)
+    post({**body, "id": "evt_again"})  # delivered again under another id
+    waiting.refresh_from_db()
+    assert waiting.status == S.UNKNOWN
+    assert Order.objects.get().status == Order.Status.PENDING
+    assert waiting.events.filter(kind=PaymentEvent.Kind.REFUND_NEEDED).count() == 1
+    alerts = [m for m in mail.outbox if "ops@example.com" in m.to]
+    assert len(alerts) == 1 and "Refund needed" in alerts[0].subject
