@@ -22,6 +22,13 @@ Reply = tuple[str, int, Mapping[str, str]]
 
 class FakeStripe(stripe.HTTPClient):
     name = "fake-stripe"
+    # Errors Stripe answers with, by name, for `fail_next`.
+    ERRORS: dict[str, tuple[dict[str, str], int]] = {
+        "400": ({"type": "invalid_request_error", "code": "parameter_invalid_integer"}, 400),
+        "401": ({"type": "invalid_request_error", "message": "Invalid API Key provided"}, 401),
+        "403": ({"type": "invalid_request_error", "message": "not permitted"}, 403),
+        "idempotency": ({"type": "idempotency_error", "message": "Keys reused"}, 400),
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -47,6 +54,9 @@ class FakeStripe(stripe.HTTPClient):
             mode = self.fail_next.pop(0)
             if mode == "timeout":
                 raise stripe.APIConnectionError("Request timed out", should_retry=True)
+            if mode in self.ERRORS:
+                body, status = self.ERRORS[mode]
+                return self._json({"error": body}, status)
             return self._json({"error": {"type": "api_error", "message": "boom"}}, 500)
         path = urlparse(url).path
         if method == "post" and path == "/v1/payment_intents":
@@ -76,6 +86,13 @@ class FakeStripe(stripe.HTTPClient):
                 )
             self.replies[key] = reply
             return reply
+        if method == "post" and path.endswith("/cancel"):
+            intent = self.intents.get(path.split("/")[-2])
+            if intent is None or intent["status"] in {"succeeded", "processing", "canceled"}:
+                error = {"type": "invalid_request_error", "code": "payment_intent_unexpected_state"}
+                return self._json({"error": error}, 400)
+            intent.update(status="canceled", next_action=None, last_payment_error=None)
+            return self._json(intent, 200)
         if method == "get" and path.startswith("/v1/payment_intents/"):
             intent = self.intents.get(path.rsplit("/", 1)[1])
             if intent is None:
