@@ -97,9 +97,12 @@ class TicketChangeForm(forms.ModelForm):
         if self.instance.pk and "status" in self.fields:
             current = self.instance.status
             legal = {current, *TICKET_ALLOWED[current]}
-            self.fields["status"].choices = [
-                (value, label) for value, label in Ticket.Status.choices if value in legal
-            ]
+            field = self.fields["status"]
+            field.choices = [(v, label) for v, label in Ticket.Status.choices if v in legal]
+            # A page loaded before someone else moved the ticket posts a status no longer on
+            # the list: say why, in the table's words (Django fills in %(value)s).
+            refusal = services.TicketTransitionError(self.instance, "%(value)s")
+            field.error_messages["invalid_choice"] = str(refusal)
 
     def clean_status(self) -> str:
         status = self.cleaned_data["status"]
