@@ -25,7 +25,6 @@ class InvalidOrderTransition(Exception):
     pass
 
 
-@transaction.atomic  # the move and its event commit together, or neither does
 def order_transition(*, order: Order, to: str, actor: str = "system", reason: str = "") -> Order:
     """Move an order the caller has locked and write its OrderEvent in the same transaction;
     side effects run after the transaction commits. Illegal moves raise and record nothing.
@@ -36,19 +35,22 @@ def order_transition(*, order: Order, to: str, actor: str = "system", reason: st
     if to not in ALLOWED[order.status]:
         raise InvalidOrderTransition(f"order {order.number}: {order.status} -> {to} is not allowed")
     before = order.status
-    order.status = to
-    fields = ["status", "updated_at"]
-    if to == OrderStatus.PAID:
-        order.paid_at = timezone.now()
-        fields.append("paid_at")
-    order.save(update_fields=fields)
-    OrderEvent.objects.create(
-        order=order,
-        from_status=before,
-        to_status=to,
-        actor=str(actor)[:120] or "system",
-        reason=str(reason)[:500],
-    )
+    # The move and its event commit together or not at all. No savepoint: callers already hold
+    # the order's lock in their own transaction, and a failure here must fail that one too.
+    with transaction.atomic(savepoint=False):
+        order.status = to
+        fields = ["status", "updated_at"]
+        if to == OrderStatus.PAID:
+            order.paid_at = timezone.now()
+            fields.append("paid_at")
+        order.save(update_fields=fields)
+        OrderEvent.objects.create(
+            order=order,
+            from_status=before,
+            to_status=to,
+            actor=str(actor)[:120] or "system",
+            reason=str(reason)[:500],
+        )
     number, order_id = order.number, order.pk
     transaction.on_commit(lambda: order_broadcast(number, status=to))
     if to == OrderStatus.PAID:
