@@ -1,8 +1,12 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from payments.models import PaymentAttempt
 
-from .models import Order, OrderLine, Product
+from .models import Order, OrderEvent, OrderLine, Product
 
 
 @admin.register(Product)
@@ -29,6 +33,23 @@ class PaymentAttemptInline(admin.TabularInline):
     show_change_link = True
 
 
+class OrderEventInline(admin.TabularInline):
+    """The order's status history. Append-only: written by order_transition, never here."""
+
+    model = OrderEvent
+    fields = ("created_at", "from_status", "to_status", "actor", "reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("Status history")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ("number", "email", "status", "total", "currency", "created_at")
@@ -44,4 +65,4 @@ class OrderAdmin(admin.ModelAdmin):
         "created_at",
     )
     exclude = ("client_secret",)
-    inlines = [OrderLineInline, PaymentAttemptInline]
+    inlines = [OrderLineInline, PaymentAttemptInline, OrderEventInline]

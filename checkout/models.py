@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.i18n import is_chinese
+from payments.models import AppendOnly
 
 # No 0/O or 1/I/L: order numbers are read out over the phone to support.
 _NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -133,6 +134,27 @@ class Order(models.Model):
     @property
     def is_payable(self) -> bool:
         return self.status == OrderStatus.PENDING
+
+
+class OrderEvent(AppendOnly):
+    """Each move of an order's status, written by checkout.status.order_transition in the same
+    transaction as the move: what support reads when a customer asks what happened."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(_("from"), max_length=20)
+    to_status = models.CharField(_("to"), max_length=20)
+    # Who moved it: "system", "customer:<email>", "provider:<name>", "staff:<email>"...
+    actor = models.CharField(_("actor"), max_length=120)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status} -> {self.to_status}"
 
 
 class OrderLine(models.Model):

@@ -7,7 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Order, OrderStatus
+from .models import Order, OrderEvent, OrderStatus
 
 logger = logging.getLogger(__name__)
 ALLOWED: dict[str, frozenset[str]] = {
@@ -25,16 +25,32 @@ class InvalidOrderTransition(Exception):
     pass
 
 
-def order_transition(*, order: Order, to: str) -> Order:
-    """Move an order the caller has locked; side effects run after the transaction commits."""
+def order_transition(*, order: Order, to: str, actor: str = "system", reason: str = "") -> Order:
+    """Move an order the caller has locked and write its OrderEvent in the same transaction;
+    side effects run after the transaction commits. Illegal moves raise and record nothing.
+
+    `actor` says who moved it ("system", "customer:<email>", "provider:<name>", "staff:<email>"),
+    `reason` why, in a few words for the support timeline.
+    """
     if to not in ALLOWED[order.status]:
         raise InvalidOrderTransition(f"order {order.number}: {order.status} -> {to} is not allowed")
-    order.status = to
-    fields = ["status", "updated_at"]
-    if to == OrderStatus.PAID:
-        order.paid_at = timezone.now()
-        fields.append("paid_at")
-    order.save(update_fields=fields)
+    before = order.status
+    # The move and its event commit together or not at all. No savepoint: callers already hold
+    # the order's lock in their own transaction, and a failure here must fail that one too.
+    with transaction.atomic(savepoint=False):
+        order.status = to
+        fields = ["status", "updated_at"]
+        if to == OrderStatus.PAID:
+            order.paid_at = timezone.now()
+            fields.append("paid_at")
+        order.save(update_fields=fields)
+        OrderEvent.objects.create(
+            order=order,
+            from_status=before,
+            to_status=to,
+            actor=str(actor)[:120] or "system",
+            reason=str(reason)[:500],
+        )
     number, order_id = order.number, order.pk
     transaction.on_commit(lambda: order_broadcast(number, status=to))
     if to == OrderStatus.PAID:

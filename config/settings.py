@@ -332,6 +332,9 @@ PAYMENTS_HEALTH_MIN_VOLUME = env_int("PAYMENTS_HEALTH_MIN_VOLUME", 5)
 PAYMENTS_HEALTH_DEGRADED_PERCENT = env_int("PAYMENTS_HEALTH_DEGRADED_PERCENT", 20)
 PAYMENTS_HEALTH_OPEN_PERCENT = env_int("PAYMENTS_HEALTH_OPEN_PERCENT", 50)
 PAYMENTS_HEALTH_COOLDOWN_SECONDS = env_int("PAYMENTS_HEALTH_COOLDOWN_SECONDS", 60)
+# A probe that has not been counted after this long (it never reached the provider, or its
+# answer was lost) is released, so the next attempt can probe: the circuit never stays shut.
+PAYMENTS_HEALTH_PROBE_TIMEOUT_SECONDS = env_int("PAYMENTS_HEALTH_PROBE_TIMEOUT_SECONDS", 120)
 # Risk rules, checked before an attempt is sent. Each yields allow, review (sent, flagged for
 # staff) or refuse (never sent; the customer is told what they can do).
 RISK_VELOCITY_WINDOW_MINUTES = env_int("RISK_VELOCITY_WINDOW_MINUTES", 10)

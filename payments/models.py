@@ -478,6 +478,18 @@ class MethodHealth(models.Model):
         return f"{self.method_id} {self.state}"
 
 
+HS = MethodHealth.State
+# The only moves a method's health may make (payments/services/health.py health_transition).
+# A burst of technical failures may open a healthy circuit at once; an open circuit leaves only
+# through its probe: a probe that answers closes it, a probe that fails opens it again
+# (open -> open, which restarts the cool-down). Staying in the same state is not a move.
+HEALTH_ALLOWED: dict[str, frozenset[str]] = {
+    HS.HEALTHY: frozenset({HS.DEGRADED, HS.OPEN}),
+    HS.DEGRADED: frozenset({HS.HEALTHY, HS.OPEN}),
+    HS.OPEN: frozenset({HS.HEALTHY, HS.OPEN}),
+}
+
+
 class MethodHealthEvent(models.Model):
     """Each change of a method's health, for the admins' record and alerts."""
 

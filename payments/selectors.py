@@ -97,8 +97,10 @@ def health_reason(health: MethodHealth | None) -> str:
     """Why a method cannot be offered right now because of its health, or "" if it can."""
     if health is None or health.state != MethodHealth.State.OPEN:
         return ""
-    if cooled_down(health) and health.probe_attempt_id is None:
-        return ""  # the next attempt is the probe
+    from .services.health import probe_releasable
+
+    if cooled_down(health) and (health.probe_attempt_id is None or probe_releasable(health)):
+        return ""  # the next attempt is the probe (a probe that will never count is let go)
     return "method_unhealthy"
 
 

@@ -19,7 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import CannedReply, HelpArticle, Ticket, TicketEvent
+from .models import TICKET_ALLOWED, CannedReply, HelpArticle, Ticket, TicketEvent
 from .selectors import agent_users, is_agent
 
 
@@ -84,6 +84,36 @@ class ReplyForm(forms.Form):
     )
 
 
+class TicketChangeForm(forms.ModelForm):
+    """The status list offers only the moves TICKET_ALLOWED permits from where the ticket is,
+    and says why when a stale page asks for another."""
+
+    class Meta:
+        model = Ticket
+        fields = ("status", "priority", "category", "assignee")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "status" in self.fields:
+            current = self.instance.status
+            legal = {current, *TICKET_ALLOWED[current]}
+            field = self.fields["status"]
+            field.choices = [(v, label) for v, label in Ticket.Status.choices if v in legal]
+            # A page loaded before someone else moved the ticket posts a status no longer on
+            # the list: say why, in the table's words (Django fills in %(value)s).
+            refusal = services.TicketTransitionError(self.instance, "%(value)s")
+            field.error_messages["invalid_choice"] = str(refusal)
+
+    def clean_status(self) -> str:
+        status = self.cleaned_data["status"]
+        if self.instance.pk:
+            try:
+                services.ticket_check_move(self.instance, status)
+            except services.TicketError as error:
+                raise forms.ValidationError(str(error)) from None
+        return status
+
+
 class EventInline(admin.TabularInline):
     model = TicketEvent
     extra = 0
@@ -118,6 +148,7 @@ class TicketAdmin(admin.ModelAdmin):
     actions = ("assign_to_me", "assign_selected", "mark_resolved")
     change_form_template = "admin/support/ticket/change_form.html"
     inlines = (EventInline,)
+    form = TicketChangeForm
     fields = ("status", "priority", "category", "assignee")
     readonly_fields = ()
 
@@ -154,7 +185,10 @@ class TicketAdmin(admin.ModelAdmin):
         if "category" in form.changed_data:
             services.ticket_set_category(ticket=obj, actor=request.user, category=data["category"])
         if "status" in form.changed_data:
-            services.ticket_set_status(ticket=obj, actor=request.user, status=data["status"])
+            try:
+                services.ticket_set_status(ticket=obj, actor=request.user, status=data["status"])
+            except services.TicketError as error:  # moved by someone else since the page loaded
+                self.message_user(request, str(error), messages.ERROR)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         pass  # messages and events are read-only here
@@ -188,11 +222,23 @@ class TicketAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Mark resolved"), permissions=["change"])
     def mark_resolved(self, request: HttpRequest, queryset: QuerySet) -> None:
+        refused = []
         for ticket in queryset:
-            services.ticket_set_status(
-                ticket=ticket, actor=request.user, status=Ticket.Status.RESOLVED
+            try:
+                services.ticket_set_status(
+                    ticket=ticket, actor=request.user, status=Ticket.Status.RESOLVED
+                )
+            except services.TicketError:
+                refused.append(ticket.number)
+        if refused:
+            self.message_user(
+                request,
+                _("Not changed, because closed tickets are final: %(numbers)s.")
+                % {"numbers": ", ".join(refused)},
+                messages.WARNING,
             )
-        self.message_user(request, _("Marked resolved."), messages.SUCCESS)
+        if len(refused) < len(queryset):
+            self.message_user(request, _("Marked resolved."), messages.SUCCESS)
 
     # The ticket page -------------------------------------------------------------------------
     def get_urls(self) -> list[Any]:
@@ -232,13 +278,17 @@ class TicketAdmin(admin.ModelAdmin):
                 request, _("Write a message or choose a canned reply."), messages.ERROR
             )
             return redirect("admin:support_ticket_change", pk)
-        services.ticket_agent_reply(
-            ticket=ticket,
-            agent=request.user,
-            body=body,
-            internal=form.cleaned_data["internal"],
-            status=form.cleaned_data["status"],
-        )
+        try:
+            services.ticket_agent_reply(
+                ticket=ticket,
+                agent=request.user,
+                body=body,
+                internal=form.cleaned_data["internal"],
+                status=form.cleaned_data["status"],
+            )
+        except services.TicketError as error:  # e.g. a public reply to a closed ticket
+            self.message_user(request, str(error), messages.ERROR)
+            return redirect("admin:support_ticket_change", pk)
         done = _("Internal note added.") if form.cleaned_data["internal"] else _("Reply sent.")
         self.message_user(request, done, messages.SUCCESS)
         return redirect("admin:support_ticket_change", pk)

@@ -17,7 +17,14 @@ from django.utils.translation import gettext as _
 
 from config.i18n import site_language
 
-from .models import AgentPresence, ChatMessage, Conversation, Ticket
+from .models import (
+    CONVERSATION_ALLOWED,
+    AgentPresence,
+    ChatMessage,
+    Conversation,
+    ConversationEvent,
+    Ticket,
+)
 
 LOBBY_GROUP = "support.agents"
 PRESENCE_GROUP = "support.presence"
@@ -28,6 +35,26 @@ class ChatError(Exception):
     def __init__(self, code: str, message: str = "") -> None:
         super().__init__(message or code)
         self.code = code
+
+
+class ChatTransitionError(ChatError):
+    """A status move CONVERSATION_ALLOWED does not allow; nothing was written. Every place
+    that shows a ChatError (page, console, websocket) shows this one the same way."""
+
+    def __init__(self, conversation: Conversation, to: str) -> None:
+        self.before, self.to = conversation.status, to
+        if conversation.status == Conversation.Status.CLOSED:
+            super().__init__("closed", _("This chat has ended."))
+        else:
+            labels = dict(Conversation.Status.choices)
+            super().__init__(
+                "invalid_transition",
+                _("This chat cannot go from %(before)s to %(after)s.")
+                % {
+                    "before": labels.get(conversation.status, conversation.status),
+                    "after": labels.get(to, to),
+                },
+            )
 
 
 def conversation_group(conversation: Conversation) -> str:
@@ -160,6 +187,50 @@ def _status_changed(conversation: Conversation) -> None:
     _broadcast_after_commit(LOBBY_GROUP, {"type": "chat.lobby"})
 
 
+def conversation_transition(
+    conversation: Conversation, *, to: str, actor: Any = None, reason: str = "", say: str = ""
+) -> ConversationEvent:
+    """Move a locked chat along CONVERSATION_ALLOWED, stamp when it was accepted or closed,
+    write its event and tell the chat and the agents' lobby after the commit: the one way a
+    chat's status changes. Illegal moves raise ChatTransitionError and write nothing.
+
+    `actor` is the agent or the signed-in customer; None is the system (timers, sweeps) or a
+    guest, told apart by `reason`. `say` is the system message the customer reads about it,
+    stored before the status is broadcast so the broadcast's last_seq includes it.
+    """
+    if to not in CONVERSATION_ALLOWED.get(conversation.status, frozenset()):
+        raise ChatTransitionError(conversation, to)
+    before = conversation.status
+    conversation.status = to
+    fields = ["status"]
+    if to == Conversation.Status.ACTIVE:
+        conversation.accepted_at = timezone.now()
+        fields += ["agent", "accepted_at"]
+    elif to == Conversation.Status.CLOSED:
+        conversation.closed_at = timezone.now()
+        fields.append("closed_at")
+    conversation.save(update_fields=fields)
+    actor = actor if getattr(actor, "pk", None) else None
+    if actor is None:
+        label = "system"
+    elif actor.pk == conversation.customer_id:
+        label = "customer"  # never their address: chats outlive the account
+    else:
+        label = getattr(actor, "email", "") or str(actor)
+    event = ConversationEvent.objects.create(
+        conversation=conversation,
+        from_status=before,
+        to_status=to,
+        actor=actor,
+        actor_label=label,
+        reason=reason[:200],
+    )
+    if say:
+        _system(conversation, say)
+    _status_changed(conversation)
+    return event
+
+
 def clean_body(body: str) -> str:
     body = (body or "").strip()
     if not body:
@@ -261,13 +332,15 @@ def conversation_accept(*, conversation: Conversation, agent: Any) -> Conversati
         raise ChatError("taken", _("Another agent has already accepted this chat."))
     if conversation.status == Conversation.Status.CLOSED or conversation.ticket_id:
         raise ChatError("closed", _("This chat has ended."))
-    conversation.status = Conversation.Status.ACTIVE
     conversation.agent = agent
-    conversation.accepted_at = timezone.now()
-    conversation.save(update_fields=["status", "agent", "accepted_at"])
     with translation.override(conversation.language):
-        _system(conversation, _("%(name)s joined the chat.") % {"name": agent.get_short_name()})
-    _status_changed(conversation)
+        conversation_transition(
+            conversation,
+            to=Conversation.Status.ACTIVE,
+            actor=agent,
+            reason="accepted",
+            say=_("%(name)s joined the chat.") % {"name": agent.get_short_name()},
+        )
     return conversation
 
 
@@ -275,13 +348,15 @@ def conversation_accept(*, conversation: Conversation, agent: Any) -> Conversati
 def conversation_close(*, conversation: Conversation, actor: Any = None) -> Conversation:
     conversation = _lock(conversation)
     if conversation.status == Conversation.Status.CLOSED:
-        return conversation
-    conversation.status = Conversation.Status.CLOSED
-    conversation.closed_at = timezone.now()
-    conversation.save(update_fields=["status", "closed_at"])
+        return conversation  # ending an ended chat (a second tab, a resent form) is a no-op
     with translation.override(conversation.language):
-        _system(conversation, _("The chat has ended."))
-    _status_changed(conversation)
+        conversation_transition(
+            conversation,
+            to=Conversation.Status.CLOSED,
+            actor=actor,
+            reason="ended",
+            say=_("The chat has ended."),
+        )
     return conversation
 
 
@@ -291,17 +366,16 @@ def conversation_expire(conversation_id: int) -> bool:
     conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
     if conversation is None or conversation.status != Conversation.Status.WAITING:
         return False
-    conversation.status = Conversation.Status.MISSED
-    conversation.save(update_fields=["status"])
     with translation.override(conversation.language):
-        _system(
+        conversation_transition(
             conversation,
-            _(
+            to=Conversation.Status.MISSED,
+            reason="nobody accepted in time",
+            say=_(
                 "Sorry, nobody is free to answer right now. Leave us a message and we will "
                 "reply by email — your chat so far comes with it."
             ),
         )
-    _status_changed(conversation)
     return True
 
 
@@ -363,16 +437,24 @@ def conversation_to_ticket(
         )
         conversation.ticket = ticket
         conversation.email = email
-        if actor is None or conversation.status != Conversation.Status.ACTIVE:
-            conversation.status = Conversation.Status.CLOSED
-            conversation.closed_at = timezone.now()
-        conversation.save(update_fields=["ticket", "email", "status", "closed_at"])
-        _system(
-            conversation,
-            _("This chat is now ticket %(number)s. We will reply by email to %(email)s.")
-            % {"number": ticket.number, "email": email},
-        )
-    _status_changed(conversation)
+        conversation.save(update_fields=["ticket", "email"])
+        said = _("This chat is now ticket %(number)s. We will reply by email to %(email)s.") % {
+            "number": ticket.number,
+            "email": email,
+        }
+        # An agent handing a live chat over keeps talking; otherwise the chat ends here.
+        keep_talking = actor is not None and conversation.status == Conversation.Status.ACTIVE
+        if keep_talking or conversation.status == Conversation.Status.CLOSED:
+            _system(conversation, said)
+            _status_changed(conversation)  # the ticket number, though the status stayed
+        else:
+            conversation_transition(
+                conversation,
+                to=Conversation.Status.CLOSED,
+                actor=actor,
+                reason=f"became ticket {ticket.number}",
+                say=said,
+            )
     return ticket
 
 

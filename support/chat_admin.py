@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from . import chat
 from .forms_chat import ChatMessageForm
-from .models import CannedReply, ChatMessage, Conversation
+from .models import CannedReply, ChatMessage, Conversation, ConversationEvent
 from .selectors import is_agent
 
 
@@ -30,6 +30,23 @@ class ChatMessageInline(admin.TabularInline):
     extra = 0
     can_delete = False
     ordering = ("seq",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ConversationEventInline(admin.TabularInline):
+    """Each status move, written by chat.conversation_transition; read-only."""
+
+    model = ConversationEvent
+    fields = ("created_at", "from_status", "to_status", "actor_label", "reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = gettext_lazy("Status history")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -61,7 +78,7 @@ class ConversationAdmin(admin.ModelAdmin):
         "closed_at",
     )
     fields = readonly_fields
-    inlines = [ChatMessageInline]
+    inlines = [ChatMessageInline, ConversationEventInline]
     date_hierarchy = "created_at"
 
     @admin.display(description=gettext_lazy("started"), ordering="created_at")

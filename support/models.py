@@ -157,6 +157,21 @@ class Ticket(AboutPayment):
         )
 
 
+TS = Ticket.Status
+# The only moves a ticket may make (support.services.ticket_transition). Work goes new -> open
+# -> waiting on the customer -> resolved; a customer's reply to a waiting or resolved ticket
+# opens it again, and an agent may reopen or follow up on a resolved one. Closed is final: it
+# is the record of what we told the customer, so nobody writes into it; a customer who needs
+# more opens a new request (the refusal says so). Staying in the same status is not a move.
+TICKET_ALLOWED: dict[str, frozenset[str]] = {
+    TS.NEW: frozenset({TS.OPEN, TS.WAITING, TS.RESOLVED, TS.CLOSED}),
+    TS.OPEN: frozenset({TS.WAITING, TS.RESOLVED, TS.CLOSED}),
+    TS.WAITING: frozenset({TS.OPEN, TS.RESOLVED, TS.CLOSED}),
+    TS.RESOLVED: frozenset({TS.OPEN, TS.WAITING, TS.CLOSED}),
+    TS.CLOSED: frozenset(),
+}
+
+
 class TicketMessage(AppendOnly):
     """A public reply (the customer sees it) or an internal note (agents only)."""
 
@@ -329,6 +344,43 @@ class Conversation(AboutPayment):
     @property
     def is_live(self) -> bool:
         return self.status in (self.Status.WAITING, self.Status.ACTIVE)
+
+
+CS = Conversation.Status
+# The only moves a chat may make (support.chat.conversation_transition). A waiting chat is
+# accepted by one agent, missed when nobody accepts in time, or ended; an agent who frees up
+# may still accept a missed chat while the customer is there. Closed is final: a customer who
+# comes back starts a new chat.
+CONVERSATION_ALLOWED: dict[str, frozenset[str]] = {
+    CS.WAITING: frozenset({CS.ACTIVE, CS.MISSED, CS.CLOSED}),
+    CS.ACTIVE: frozenset({CS.CLOSED}),
+    CS.MISSED: frozenset({CS.ACTIVE, CS.CLOSED}),
+    CS.CLOSED: frozenset(),
+}
+
+
+class ConversationEvent(AppendOnly):
+    """Each move of a chat's status: who, why, when. The customer reads the system messages;
+    this is the audit trail beside them."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(_("from"), max_length=10)
+    to_status = models.CharField(_("to"), max_length=10)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    # "system", "customer" (never their address: chats outlive account deletion) or the agent.
+    actor_label = models.CharField(_("by"), max_length=160)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("chat event")
+        verbose_name_plural = _("chat events")
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}: {self.from_status} -> {self.to_status}"
 
 
 class ChatMessage(AppendOnly):

@@ -10,10 +10,18 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.i18n import site_language
 
-from .models import ChatMessage, Ticket, TicketEvent, TicketMessage, new_ticket_number
+from .models import (
+    TICKET_ALLOWED,
+    ChatMessage,
+    Ticket,
+    TicketEvent,
+    TicketMessage,
+    new_ticket_number,
+)
 
 Status = Ticket.Status
 Kind = TicketEvent.Kind
@@ -21,6 +29,33 @@ Kind = TicketEvent.Kind
 
 class TicketError(Exception):
     """A change the ticket's state does not allow; the message is for the person who tried."""
+
+
+class TicketTransitionError(TicketError):
+    """A status move TICKET_ALLOWED does not allow. Views and admin show the message (in the
+    language of the person who tried) and answer 4xx; nothing was written."""
+
+    def __init__(self, ticket: Ticket, to: str) -> None:
+        self.ticket_number, self.before, self.to = ticket.number, ticket.status, to
+        if ticket.status == Status.CLOSED:
+            message = _(
+                "Ticket %(number)s is closed, so nothing more can be added to it. "
+                "Please open a new request and mention %(number)s."
+            ) % {"number": ticket.number}
+        else:
+            labels = dict(Status.choices)
+            message = _("Ticket %(number)s cannot go from %(before)s to %(after)s.") % {
+                "number": ticket.number,
+                "before": labels.get(ticket.status, ticket.status),
+                "after": labels.get(to, to),
+            }
+        super().__init__(message)
+
+
+def ticket_check_move(ticket: Ticket, to: str) -> None:
+    """Raise TicketTransitionError unless `to` is a legal next status (or the same one)."""
+    if to != ticket.status and to not in TICKET_ALLOWED.get(ticket.status, frozenset()):
+        raise TicketTransitionError(ticket, to)
 
 
 def actor_label(user: Any) -> str:
@@ -73,7 +108,7 @@ def default_priority(category: str, attempt: Any = None) -> int:
 def _create_numbered(fields: dict[str, Any], tries: int = 5) -> Ticket:
     """A random number can, rarely, already be taken: draw again rather than fail (the last
     try's error, if it comes to that, propagates)."""
-    for _ in range(tries - 1):
+    for _try in range(tries - 1):
         try:
             with transaction.atomic():
                 return Ticket.objects.create(number=new_ticket_number(), **fields)
@@ -142,8 +177,12 @@ def ticket_open(
 
 @transaction.atomic
 def ticket_customer_reply(*, ticket: Ticket, body: str, user: Any = None) -> TicketMessage:
-    """The customer writes again. A ticket waiting on them, or already resolved, opens again."""
+    """The customer writes again. A ticket waiting on them, or already resolved, opens again;
+    a closed one refuses (TicketTransitionError) and nothing is written."""
     ticket = _locked(ticket)
+    reopen = ticket.status in (Status.WAITING, Status.RESOLVED)
+    if ticket.status == Status.CLOSED:
+        raise TicketTransitionError(ticket, Status.OPEN)  # closed is final: a new request
     message = TicketMessage.objects.create(
         ticket=ticket,
         author_kind=TicketMessage.Author.CUSTOMER,
@@ -152,8 +191,8 @@ def ticket_customer_reply(*, ticket: Ticket, body: str, user: Any = None) -> Tic
     )
     label = "" if getattr(user, "pk", None) else ticket.email
     replied = _event(ticket, Kind.CUSTOMER_REPLIED, user, label=label, message=message.pk)
-    if ticket.status in (Status.WAITING, Status.RESOLVED, Status.CLOSED):
-        _set_status(ticket, Status.OPEN, user, label=label)
+    if reopen:
+        ticket_transition(ticket=ticket, to=Status.OPEN, actor=user, label=label)
     _notify("agents_customer_replied", replied, message_id=message.pk)
     return message
 
@@ -164,9 +203,16 @@ def ticket_agent_reply(
 ) -> TicketMessage:
     """A public reply (emailed to the customer) or an internal note (never shown to them).
 
-    A public reply waits on the customer unless the agent picks another status.
+    A public reply waits on the customer unless the agent picks another status. A closed
+    ticket takes internal notes only; anything else is refused before a word is written.
     """
     ticket = _locked(ticket)
+    if not internal:
+        status = status or Status.WAITING
+        if ticket.status == Status.CLOSED:
+            raise TicketTransitionError(ticket, status)
+    if status:
+        ticket_check_move(ticket, status)
     message = TicketMessage.objects.create(
         ticket=ticket,
         author_kind=TicketMessage.Author.AGENT,
@@ -187,30 +233,33 @@ def ticket_agent_reply(
             update.append("assignee")
         ticket.save(update_fields=update)
         _notify("reply", replied, message_id=message.pk)
-        status = status or Status.WAITING
     if status and status != ticket.status:
-        _set_status(ticket, status, agent, notify=internal)
+        ticket_transition(ticket=ticket, to=status, actor=agent, notify=internal)
     return message
 
 
-def _set_status(
-    ticket: Ticket, status: str, actor: Any, *, label: str = "", notify: bool = False
-) -> None:
-    if status not in Status.values:
-        raise TicketError(f"Unknown status {status!r}")
+def ticket_transition(
+    *, ticket: Ticket, to: str, actor: Any, label: str = "", notify: bool = False
+) -> TicketEvent:
+    """Move a locked ticket along TICKET_ALLOWED and write its status event: the one way a
+    ticket's status changes. The customer is emailed about a resolution, or about any move
+    when `notify` (an agent moved it by hand). Illegal moves raise and write nothing."""
+    if to not in Status.values or to not in TICKET_ALLOWED[ticket.status]:
+        raise TicketTransitionError(ticket, to)
     before = ticket.status
-    ticket.status = status
+    ticket.status = to
     update = ["status", "updated_at"]
-    if status == Status.RESOLVED:
+    if to == Status.RESOLVED:
         ticket.resolved_at = timezone.now()
         update.append("resolved_at")
-    elif status in Ticket.OPEN_STATUSES and ticket.resolved_at is not None:
+    elif to in Ticket.OPEN_STATUSES and ticket.resolved_at is not None:
         ticket.resolved_at = None
         update.append("resolved_at")
     ticket.save(update_fields=update)
-    changed = _event(ticket, Kind.STATUS, actor, label=label, before=before, after=status)
-    if notify or status == Status.RESOLVED:
-        _notify("status", changed, status=status)
+    changed = _event(ticket, Kind.STATUS, actor, label=label, before=before, after=to)
+    if notify or to == Status.RESOLVED:
+        _notify("status", changed, status=to)
+    return changed
 
 
 @transaction.atomic
@@ -218,7 +267,7 @@ def ticket_set_status(*, ticket: Ticket, actor: Any, status: str) -> Ticket:
     """An agent moves the ticket on; the customer hears about it in their language."""
     ticket = _locked(ticket)
     if status != ticket.status:
-        _set_status(ticket, status, actor, notify=True)
+        ticket_transition(ticket=ticket, to=status, actor=actor, notify=True)
     return ticket
 
 
@@ -242,12 +291,9 @@ def ticket_assign(*, ticket: Ticket, actor: Any, assignee: Any) -> Ticket:
     if ticket.assignee_id == getattr(assignee, "pk", None):
         return ticket
     _assign(ticket, assignee, actor)
-    update = ["assignee", "updated_at"]
+    ticket.save(update_fields=["assignee", "updated_at"])
     if assignee is not None and ticket.status == Status.NEW:
-        ticket.status = Status.OPEN
-        update.append("status")
-        _event(ticket, Kind.STATUS, actor, before=Status.NEW, after=Status.OPEN)
-    ticket.save(update_fields=update)
+        ticket_transition(ticket=ticket, to=Status.OPEN, actor=actor)  # someone has it now
     return ticket
 
 

@@ -149,18 +149,23 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
         return redirect("support:ticket", number=ticket.number)
     agent_viewing = is_agent(request.user) and ticket.requester_id != request.user.pk
     form = ReplyForm()
-    status = 200
+    status, reply_refused = 200, ""
     if request.method == "POST":
         if agent_viewing:
             return redirect("admin:support_ticket_change", ticket.pk)
         form = ReplyForm(request.POST)
         if form.is_valid():
-            services.ticket_customer_reply(
-                ticket=ticket, body=form.cleaned_data["message"], user=request.user
-            )
-            messages.success(request, _("Your reply was added. We will answer by email."))
-            return redirect("support:ticket", number=ticket.number)
-        status = 400
+            try:
+                services.ticket_customer_reply(
+                    ticket=ticket, body=form.cleaned_data["message"], user=request.user
+                )
+            except services.TicketError as error:  # closed: final, a new request is needed
+                reply_refused, status = str(error), 409
+            else:
+                messages.success(request, _("Your reply was added. We will answer by email."))
+                return redirect("support:ticket", number=ticket.number)
+        else:
+            status = 400
     context = {
         "ticket": ticket,
         "thread": ticket.messages.filter(internal=False).select_related("author"),
@@ -169,6 +174,7 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
         "can_rate": ticket.rating is None
         and ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED),
         "agent_viewing": agent_viewing,
+        "reply_refused": reply_refused,
         "articles": articles_for(ticket.failure_code, ticket.category),
     }
     return render(request, "support/ticket.html", context, status=status)

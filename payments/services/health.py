@@ -10,16 +10,30 @@ exactly one attempt goes through as a probe: it closes the circuit or opens it a
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import MethodHealth, MethodHealthEvent, PaymentAttempt, PaymentEvent, PaymentMethod
+from ..models import (
+    HEALTH_ALLOWED,
+    IN_FLIGHT,
+    MethodHealth,
+    MethodHealthEvent,
+    PaymentAttempt,
+    PaymentEvent,
+    PaymentMethod,
+)
 from ..selectors import cooled_down
 
+logger = logging.getLogger(__name__)
 H = MethodHealth.State
+
+
+class InvalidHealthTransition(Exception):
+    """A move the health table does not allow: a bug in the caller, never the customer's."""
 
 
 def _health_locked(method: PaymentMethod) -> MethodHealth:
@@ -40,35 +54,93 @@ def _window_counts(method: PaymentMethod, since: object) -> tuple[int, int]:
     return technical, attempts.count()
 
 
-def _move(health: MethodHealth, to: str, *, technical: int, total: int, reason: str) -> None:
-    if health.state == to:
-        return
+def health_transition(
+    health: MethodHealth, *, to: str, technical: int, total: int, reason: str
+) -> MethodHealthEvent:
+    """Move a locked health row along HEALTH_ALLOWED, write its event and, when the state
+    really changed, alert the people who run payments after the commit. Illegal moves raise.
+
+    open -> open (a failed probe) is recorded but not alerted: the admins already know the
+    method is down, and one email per cool-down would bury the one that says it recovered.
+    """
+    before = health.state
+    if to not in HEALTH_ALLOWED[before]:
+        raise InvalidHealthTransition(f"method {health.method_id}: {before} -> {to}")
     event = MethodHealthEvent.objects.create(
-        method=health.method,
-        from_state=health.state,
+        method_id=health.method_id,
+        from_state=before,
         to_state=to,
         technical_failures=technical,
         attempts=total,
         reason=reason,
     )
     now = timezone.now()
-    if to == H.HEALTHY and health.state == H.OPEN:
+    fields = ["state", "changed_at", "probe_attempt"]
+    if to == H.HEALTHY and before == H.OPEN:
         health.window_started_at = now  # the outage's failures no longer count
+        fields.append("window_started_at")
+    # Every move restarts the clock (an open circuit's cool-down) and ends any probe.
     health.state, health.changed_at, health.probe_attempt = to, now, None
-    health.save()
-    from ..tasks import alert_health_change
+    health.save(update_fields=fields)
+    if to != before:
+        from ..tasks import alert_health_change
 
-    transaction.on_commit(lambda: alert_health_change.delay(event.pk))
+        transaction.on_commit(lambda: alert_health_change.delay(event.pk))
+    return event
+
+
+def probe_releasable(health: MethodHealth, *, now: object = None) -> bool:
+    """The circuit's outstanding probe will never be counted, so another attempt may probe.
+
+    Only `health_record` clears a probe, and only when the provider answered (or failed to).
+    A probe that never got that far (refused by the risk rules, failed or canceled before it
+    was sent, rolled back, or stuck) would hold the circuit shut forever. So a probe is let go
+    when it settled without ever being sent, or once it is older than the probe timeout
+    (whatever happened to it; a late answer is then simply not counted). A probe that was sent
+    and settled is about to be counted by the request that sent it: it is not released early.
+    """
+    if health.probe_attempt_id is None:
+        return False
+    probe = (
+        PaymentAttempt.objects.filter(pk=health.probe_attempt_id)
+        .values("status", "created_at")
+        .first()
+    )
+    if probe is None:
+        return True
+    limit = timedelta(seconds=settings.PAYMENTS_HEALTH_PROBE_TIMEOUT_SECONDS)
+    if (now or timezone.now()) - probe["created_at"] >= limit:
+        return True
+    if probe["status"] in IN_FLIGHT:
+        return False
+    was_sent = PaymentEvent.objects.filter(
+        attempt_id=health.probe_attempt_id,
+        kind=PaymentEvent.Kind.STATUS_CHANGED,
+        to_status=PaymentAttempt.Status.SENT,
+    ).exists()
+    return not was_sent
 
 
 @transaction.atomic
 def health_claim_probe(*, method: PaymentMethod, attempt: PaymentAttempt) -> bool:
-    """Let `attempt` through an open circuit after its cool-down, if no other probe is out."""
+    """Let `attempt` through an open circuit after its cool-down, if no other probe is out.
+
+    Under the health row lock: of any number of concurrent claimants exactly one wins. A probe
+    that will never be counted is released here first (`probe_releasable`).
+    """
     health = _health_locked(method)
     if health.state != H.OPEN:
         return True
-    if not cooled_down(health) or health.probe_attempt_id is not None:
+    if not cooled_down(health):
         return False
+    if health.probe_attempt_id is not None:
+        if not probe_releasable(health):
+            return False
+        logger.warning(
+            "method %s: releasing probe attempt %s, it was never counted",
+            method.pk,
+            health.probe_attempt_id,
+        )
     health.probe_attempt = attempt
     health.save(update_fields=["probe_attempt"])
     return True
@@ -96,18 +168,11 @@ def _health_update(*, attempt: PaymentAttempt, technical: bool) -> MethodHealth:
         if health.probe_attempt_id == attempt.pk:
             if technical:
                 # Still failing: the circuit stays open and the cool-down starts again.
-                MethodHealthEvent.objects.create(
-                    method=health.method,
-                    from_state=H.OPEN,
-                    to_state=H.OPEN,
-                    technical_failures=1,
-                    attempts=1,
-                    reason="probe failed",
-                )
-                health.changed_at, health.probe_attempt = timezone.now(), None
-                health.save(update_fields=["changed_at", "probe_attempt"])
+                health_transition(health, to=H.OPEN, technical=1, total=1, reason="probe failed")
             else:
-                _move(health, H.HEALTHY, technical=0, total=1, reason="probe succeeded")
+                health_transition(
+                    health, to=H.HEALTHY, technical=0, total=1, reason="probe succeeded"
+                )
         return health
     window = timezone.now() - timedelta(seconds=settings.PAYMENTS_HEALTH_WINDOW_SECONDS)
     since = max(window, health.window_started_at) if health.window_started_at else window
@@ -121,5 +186,6 @@ def _health_update(*, attempt: PaymentAttempt, technical: bool) -> MethodHealth:
         target = H.DEGRADED
     else:
         target = H.HEALTHY
-    _move(health, target, technical=technical_count, total=total, reason=share)
+    if target != health.state:
+        health_transition(health, to=target, technical=technical_count, total=total, reason=share)
     return health

@@ -346,6 +346,17 @@ def test_ticket_page_with_a_reply_and_the_rating(
     assert_no_violations(page, f"a ticket reply with errors ({language})")
 
 
+def test_closed_ticket_page(live_server, transactional_db, page: Page, bob):
+    from support import services
+
+    ticket = services.ticket_open(email="dana@example.com", subject="Refund", body="Where?")
+    services.ticket_set_status(ticket=ticket, actor=bob, status="closed")
+    page.goto(f"{live_server.url}/support/tickets/{ticket.number}/?key={ticket.access_key}")
+    expect(page.get_by_role("heading", name="This request is closed")).to_be_visible()
+    expect(page.get_by_role("link", name="Open a new request")).to_be_visible()
+    assert_no_violations(page, "a closed ticket, which offers a new request instead of a reply")
+
+
 def test_wallet_top_up_and_its_failure(live_shop, live_server, page: Page, client):
     from tests.factories import UserFactory
 
