@@ -148,8 +148,8 @@ def _waiting_attempt(request: HttpRequest) -> PaymentAttempt | None:
     """This checkout's payment still waiting for the customer (3D Secure, Alipay, WeChat Pay):
     the page offers to finish it, and says that paying here cancels it."""
     token = request.session.get(CHECKOUT_TOKEN_KEY)
-    if not token:
-        return None
+    if not token or not request.session.get(services.ORDERS_SESSION_KEY):
+        return None  # nothing was ever paid from this browser: no query
     return (
         PaymentAttempt.objects.select_related("method")
         .filter(

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
-from django.urls import reverse
 from django.utils import timezone
 
 from checkout import services as checkout_services
@@ -150,7 +149,9 @@ def test_a_late_confirmation_pays_the_order_it_was_charged_for(client, shop, set
     attempt.refresh_from_db()
     assert attempt.failure_code == "confirmation_timeout"
     fill_cart(client, "tea")  # 1200 of mug + 1850 of tea
-    pay(client, {**tokens, "idempotency_key": "again"}, payment_method="pm_card_visa_chargeDeclined")
+    pay(
+        client, {**tokens, "idempotency_key": "again"}, payment_method="pm_card_visa_chargeDeclined"
+    )
     from payments.gateways import ChargeResult, Outcome
 
     services.attempt_apply_result(
