@@ -14,10 +14,9 @@ from payments import services as payment_services
 from payments.models import IN_FLIGHT, PaymentAttempt, PaymentMethod
 
 from .models import Order, OrderLine, OrderStatus, Product
-from .selectors import CART_SESSION_KEY, Cart
+from .selectors import CART_SESSION_KEY, ORDERS_SESSION_KEY, Cart
 
 MAX_QUANTITY = 99
-ORDERS_SESSION_KEY = "orders"
 
 
 class CheckoutError(Exception):

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.crypto import constant_time_compare
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -23,7 +22,7 @@ from support.selectors import articles_for
 from . import services
 from .forms import AddToCartForm, CheckoutForm
 from .models import CheckoutVisit, Order, Product
-from .selectors import cart_get
+from .selectors import cart_get, order_visible_to
 
 CHECKOUT_TOKEN_KEY = "checkout_token"
 
@@ -160,12 +159,19 @@ def _replayed_attempt(request: HttpRequest) -> PaymentAttempt | None:
     """The attempt an already-used Pay press made, if it belongs to this visitor.
 
     A refresh after paying, or a second press that arrives after the first finished, lands on
-    the answer the first press got instead of on an empty cart.
+    the answer the first press got instead of on an empty cart. Only an attempt of the posted
+    checkout's own order counts: a key from another order (another tab, a crafted post) must
+    never send this checkout to that order's attempt.
     """
     key = request.POST.get("idempotency_key", "")
-    if not key:
+    token = request.POST.get("checkout_token", "")
+    if not key or not token:
         return None
-    attempt = PaymentAttempt.objects.select_related("order").filter(idempotency_key=key).first()
+    attempt = (
+        PaymentAttempt.objects.select_related("order")
+        .filter(idempotency_key=key, order__checkout_token=token)
+        .first()
+    )
     if attempt is None or not _can_view(request, attempt.order):
         return None
     return attempt
@@ -261,15 +267,13 @@ def checkout(request: HttpRequest) -> HttpResponse:
 
 
 def _can_view(request: HttpRequest, order: Order, key: str | None = None) -> bool:
-    """Its owner, staff, the browser that placed it, or whoever holds the emailed link's key."""
-    if request.user.is_authenticated and (
-        order.user_id == request.user.pk or request.user.is_staff
-    ):
-        return True
-    if order.number in request.session.get(services.ORDERS_SESSION_KEY, []):
-        return True
-    key = request.GET.get("key", "") if key is None else key
-    return bool(key) and constant_time_compare(key, order.client_secret)
+    """The one rule (checkout.selectors.order_visible_to); the key is the emailed link's."""
+    return order_visible_to(
+        order=order,
+        user=request.user,
+        session=request.session,
+        key=request.GET.get("key", "") if key is None else key,
+    )
 
 
 def order_status(request: HttpRequest, number: str) -> HttpResponse:

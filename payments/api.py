@@ -140,7 +140,8 @@ class OrderPayments(APIView):
                 user=request.user,
                 client_ip=request.META.get("REMOTE_ADDR"),
             )
-            if created:
+            if created or attempt.status == PaymentAttempt.Status.CREATED:
+                # A repeat that finds its attempt unsent sends it (once: attempt_send locks).
                 attempt = services.attempt_send(attempt=attempt)
         except services.IdempotencyConflict as exc:
             return _problem(status.HTTP_409_CONFLICT, exc.code, str(exc))
