@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -141,7 +143,7 @@ def _render_checkout(
     return render(request, "checkout/checkout.html", context, status=status)
 
 
-def _scrubbed(data: dict[str, str]) -> dict[str, str]:
+def _scrubbed(data: Mapping[str, Any]) -> dict[str, Any]:
     """What the customer typed, minus anything that looks like a card number: never echoed back."""
     kept = dict(data)
     if not kept.get("payment_method", "").startswith("pm_"):
@@ -149,7 +151,7 @@ def _scrubbed(data: dict[str, str]) -> dict[str, str]:
     return kept
 
 
-def _retry_form(form: CheckoutForm, data: dict[str, str]) -> CheckoutForm:
+def _retry_form(form: CheckoutForm, data: Mapping[str, Any]) -> CheckoutForm:
     """A fresh form after a failed payment: everything typed kept, a new idempotency key."""
     initial = _scrubbed(data) | {"idempotency_key": uuid.uuid4().hex}
     return CheckoutForm(initial=initial, methods=list(form.methods.values()))

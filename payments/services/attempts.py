@@ -19,6 +19,7 @@ from ..failures import failure_for
 from ..gateways import (
     ChargeRequest,
     ChargeResult,
+    Gateway,
     GatewayError,
     InvalidPaymentDetails,
     Outcome,
@@ -269,7 +270,7 @@ def charge_request(attempt: PaymentAttempt) -> ChargeRequest:
     )
 
 
-def _card_fingerprint(attempt: PaymentAttempt, gateway: Any) -> str:
+def _card_fingerprint(attempt: PaymentAttempt, gateway: Gateway) -> str:
     """Ask the provider for the card's fingerprint before the risk rules run, outside any
     lock (for Stripe it is a network call). The risk check stores it with its verdict."""
     if attempt.status != S.CREATED or not attempt.payment_method_ref:
