@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -13,14 +13,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from . import services
 from .forms import AddressForm
 from .models import Address
+from .typing import AuthenticatedHttpRequest
 
 
-def _own(request: HttpRequest, pk: int, *, deleted: bool) -> Address:
+def _own(request: AuthenticatedHttpRequest, pk: int, *, deleted: bool) -> Address:
     return get_object_or_404(Address, pk=pk, user=request.user, deleted_at__isnull=not deleted)
 
 
 @login_required
-def address_list(request: HttpRequest) -> HttpResponse:
+def address_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     mine = Address.objects.filter(user=request.user)
     context = {
         "addresses": mine.filter(deleted_at__isnull=True),
@@ -34,7 +35,7 @@ def address_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def address_new(request: HttpRequest) -> HttpResponse:
+def address_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AddressForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.address_create(user=request.user, data=form.cleaned_data)
@@ -47,7 +48,7 @@ def address_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def address_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def address_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     address = _own(request, pk, deleted=False)
     form = AddressForm(request.POST or None, instance=address)
     if request.method == "POST" and form.is_valid():
@@ -61,7 +62,7 @@ def address_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def address_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def address_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     address = services.address_delete(address=_own(request, pk, deleted=False))
     messages.success(
         request,
@@ -73,7 +74,7 @@ def address_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def address_restore(request: HttpRequest, pk: int) -> HttpResponse:
+def address_restore(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     address = _own(request, pk, deleted=True)
     try:
         services.address_restore(address=address)

@@ -52,6 +52,11 @@ class UserAdmin(BaseUserAdmin):
 admin.site.unregister(AccessAttempt)
 
 
+def _admin_user(request: HttpRequest) -> User | None:
+    """Who is acting: the admin site lets only signed-in staff in, so never anonymous."""
+    return request.user if request.user.is_authenticated else None
+
+
 @admin.register(AccessAttempt)
 class AccessAttemptAdmin(AxesAccessAttemptAdmin):
     actions = ["clear_lockout", *AxesAccessAttemptAdmin.actions]
@@ -60,7 +65,7 @@ class AccessAttemptAdmin(AxesAccessAttemptAdmin):
     def clear_lockout(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
         emails = {u.lower() for u in queryset.values_list("username", flat=True) if u}
         for email in sorted(emails):
-            services.lockout_clear(email, request.user, reason="admin: clear action")
+            services.lockout_clear(email, _admin_user(request), reason="admin: clear action")
         self.message_user(
             request,
             ngettext(
@@ -73,12 +78,12 @@ class AccessAttemptAdmin(AxesAccessAttemptAdmin):
         )
 
     def delete_model(self, request: HttpRequest, obj: AccessAttempt) -> None:
-        services.lockout_clear(obj.username or "", request.user, reason="admin: deleted")
+        services.lockout_clear(obj.username or "", _admin_user(request), reason="admin: deleted")
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
         emails = {u.lower() for u in queryset.values_list("username", flat=True) if u}
         for email in sorted(emails):
-            services.lockout_clear(email, request.user, reason="admin: deleted")
+            services.lockout_clear(email, _admin_user(request), reason="admin: deleted")
 
 
 @admin.register(LockoutClearance)

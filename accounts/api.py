@@ -48,7 +48,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     response = drf_exception_handler(exc, context)
     if isinstance(exc, Throttled) and response is not None:
-        seconds = max(1, math.ceil(exc.wait or 1))
+        # Throttled.__init__ sets .wait; djangorestframework-stubs do not declare it.
+        seconds = max(1, math.ceil(exc.wait or 1))  # type: ignore[attr-defined]
         response.data = {"detail": retry_message(seconds), "retry_after": seconds}
         response["Retry-After"] = str(seconds)
     return response

@@ -86,7 +86,8 @@ class RegisterForm(forms.Form):
         return email
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("password") and data.get("email"):
             candidate = User(email=data["email"], full_name=data.get("full_name", ""))
             try:

@@ -24,6 +24,7 @@ from . import ratelimit, services
 from .client_ip import client_ip
 from .forms import CodeForm, PhoneForm
 from .models import PhoneCode, User
+from .typing import AuthenticatedHttpRequest
 from .views import too_many_requests
 
 RESET_KEY = "accounts_sms_reset"
@@ -163,7 +164,7 @@ def sms_reset_password(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def phone_add(request: HttpRequest) -> HttpResponse:
+def phone_add(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PhoneForm(request.POST or None, initial={"phone": request.user.phone})
     if request.method == "POST" and form.is_valid():
         phone = form.cleaned_data["phone"]
@@ -182,7 +183,7 @@ def phone_add(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def phone_verify(request: HttpRequest) -> HttpResponse:
+def phone_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     state = request.session.get(VERIFY_KEY)
     if not state:
         return redirect("accounts:phone")
@@ -210,7 +211,7 @@ def phone_verify(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def phone_remove(request: HttpRequest) -> HttpResponse:
+def phone_remove(request: AuthenticatedHttpRequest) -> HttpResponse:
     services.phone_remove(user=request.user)
     messages.success(request, _("Your phone number is removed."))
     return redirect("account")

@@ -28,6 +28,7 @@ from .forms import (
     QueuedPasswordResetForm,
     RegisterForm,
 )
+from .typing import AuthenticatedHttpRequest
 
 
 class LoginView(auth_views.LoginView):
@@ -235,7 +236,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def delete_account(request: HttpRequest) -> HttpResponse:
+def delete_account(request: AuthenticatedHttpRequest) -> HttpResponse:
     refused = _reauth_refused(request)
     if refused:
         return too_many_requests(request, refused.retry_after)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.forms import ProfileForm
 from accounts.models import Address
+from accounts.typing import AuthenticatedHttpRequest
 from payments.models import Wallet, WalletEntry
 from support.selectors import export_for as support_export
 
@@ -21,7 +22,7 @@ from .models import Order
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -44,7 +45,7 @@ def account(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def account_export(request: HttpRequest) -> JsonResponse:
+def account_export(request: AuthenticatedHttpRequest) -> JsonResponse:
     """Everything we hold about the signed-in person, as JSON; no secrets (no password hash,
     no client secrets, no idempotency keys, no card data: we never had any)."""
     user = request.user

@@ -4,12 +4,13 @@ services broadcast when the status changes."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from .models import Order
-from .services import ORDERS_SESSION_KEY
+from .selectors import order_visible_to
 
 
 def order_group(number: str) -> str:
@@ -47,14 +48,13 @@ class OrderStatusConsumer(AsyncJsonWebsocketConsumer):
         order = Order.objects.filter(number=number).first()
         if order is None:
             return None
-        user = self.scope.get("user")
-        if (
-            user is not None
-            and user.is_authenticated
-            and (order.user_id == user.pk or user.is_staff)
-        ):
-            return order
-        session = self.scope.get("session")
-        if session is not None and number in session.get(ORDERS_SESSION_KEY, []):
-            return order
-        return None
+        # The status page is often opened from an emailed link, in a browser with no session:
+        # the page passes the link's key on as ?key=, as it does to status.json.
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        visible = order_visible_to(
+            order=order,
+            user=self.scope.get("user"),
+            session=self.scope.get("session"),
+            key=query.get("key", [""])[0],
+        )
+        return order if visible else None

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -19,9 +19,11 @@ class PaymentDetailsMixin:
     methods: dict[str, PaymentMethod]
 
     def __init__(self, *args: Any, methods: list[PaymentMethod], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         self.methods = {m.code: m for m in methods}
-        self.fields["method"].choices = [(m.code, m.label) for m in methods]
+        # The form using this mixin declares `method` as a ChoiceField.
+        method_field = cast(forms.ChoiceField, self.fields["method"])
+        method_field.choices = [(m.code, m.label) for m in methods]
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean()  # type: ignore[misc]

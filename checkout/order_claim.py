@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import ratelimit
 from accounts.models import User
+from accounts.typing import AuthenticatedHttpRequest
 from accounts.views import too_many_requests
 
 from .models import Order
@@ -55,7 +56,7 @@ def orders_claim(*, user: User, email: str) -> int:
 
 @login_required
 @require_POST
-def claim_request(request: HttpRequest) -> HttpResponse:
+def claim_request(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     rate = ratelimit.hit_each(("claim_email", user.pk))
     if rate:
@@ -78,7 +79,7 @@ def claim_request(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def claim_confirm(request: HttpRequest, token: str) -> HttpResponse:
+def claim_confirm(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     data = claim_token_read(token)
     if data is None:
         return render(request, "accounts/claim_orders.html", {"problem": "expired"}, status=400)

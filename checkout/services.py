@@ -14,10 +14,9 @@ from payments import services as payment_services
 from payments.models import IN_FLIGHT, PaymentAttempt, PaymentMethod
 
 from .models import Order, OrderLine, OrderStatus, Product
-from .selectors import CART_SESSION_KEY, Cart
+from .selectors import CART_SESSION_KEY, ORDERS_SESSION_KEY, Cart
 
 MAX_QUANTITY = 99
-ORDERS_SESSION_KEY = "orders"
 # The checkout page's token in the session: one order per token, so a double press, a refresh
 # or a second tab finds the same order.
 CHECKOUT_TOKEN_KEY = "checkout_token"

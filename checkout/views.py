@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -9,7 +11,6 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.crypto import constant_time_compare
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,7 +25,7 @@ from support.selectors import articles_for
 from . import services
 from .forms import AddToCartForm, CheckoutForm
 from .models import CheckoutVisit, Order, Product
-from .selectors import cart_get
+from .selectors import cart_get, order_visible_to
 
 CHECKOUT_TOKEN_KEY = services.CHECKOUT_TOKEN_KEY
 
@@ -161,7 +162,7 @@ def _waiting_attempt(request: HttpRequest) -> PaymentAttempt | None:
     )
 
 
-def _scrubbed(data: dict[str, str]) -> dict[str, str]:
+def _scrubbed(data: Mapping[str, Any]) -> dict[str, Any]:
     """What the customer typed, minus anything that looks like a card number: never echoed back."""
     kept = dict(data)
     if not kept.get("payment_method", "").startswith("pm_"):
@@ -169,7 +170,7 @@ def _scrubbed(data: dict[str, str]) -> dict[str, str]:
     return kept
 
 
-def _retry_form(form: CheckoutForm, data: dict[str, str]) -> CheckoutForm:
+def _retry_form(form: CheckoutForm, data: Mapping[str, Any]) -> CheckoutForm:
     """A fresh form after a failed payment: everything typed kept, a new idempotency key."""
     initial = _scrubbed(data) | {"idempotency_key": uuid.uuid4().hex}
     return CheckoutForm(initial=initial, methods=list(form.methods.values()))
@@ -179,12 +180,19 @@ def _replayed_attempt(request: HttpRequest) -> PaymentAttempt | None:
     """The attempt an already-used Pay press made, if it belongs to this visitor.
 
     A refresh after paying, or a second press that arrives after the first finished, lands on
-    the answer the first press got instead of on an empty cart.
+    the answer the first press got instead of on an empty cart. Only an attempt of the posted
+    checkout's own order counts: a key from another order (another tab, a crafted post) must
+    never send this checkout to that order's attempt.
     """
     key = request.POST.get("idempotency_key", "")
-    if not key:
+    token = request.POST.get("checkout_token", "")
+    if not key or not token:
         return None
-    attempt = PaymentAttempt.objects.select_related("order").filter(idempotency_key=key).first()
+    attempt = (
+        PaymentAttempt.objects.select_related("order")
+        .filter(idempotency_key=key, order__checkout_token=token)
+        .first()
+    )
     if attempt is None or not _can_view(request, attempt.order):
         return None
     return attempt
@@ -260,12 +268,12 @@ def checkout(request: HttpRequest) -> HttpResponse:
         return redirect("checkout:order_status", exc.attempt.order.number)
     except payment_services.OrderNotPayable:
         token = request.session.pop(CHECKOUT_TOKEN_KEY, None) or data["checkout_token"]
-        done = Order.objects.filter(checkout_token=token, status=Order.Status.PAID).first()
-        if done is not None and _can_view(request, done):
+        paid = Order.objects.filter(checkout_token=token, status=Order.Status.PAID).first()
+        if paid is not None and _can_view(request, paid):
             # Paid meanwhile (another tab, or the step the customer had left open): show it.
             services.cart_clear(session=request.session)
             messages.info(request, _("This order is already paid. Here it is."))
-            return redirect("checkout:order_status", done.number)
+            return redirect("checkout:order_status", paid.number)
         messages.info(request, _("This order is already paid or closed."))
         return redirect("checkout:product_list")
     except payment_services.MethodUnavailable as exc:
@@ -290,15 +298,13 @@ def checkout(request: HttpRequest) -> HttpResponse:
 
 
 def _can_view(request: HttpRequest, order: Order, key: str | None = None) -> bool:
-    """Its owner, staff, the browser that placed it, or whoever holds the emailed link's key."""
-    if request.user.is_authenticated and (
-        order.user_id == request.user.pk or request.user.is_staff
-    ):
-        return True
-    if order.number in request.session.get(services.ORDERS_SESSION_KEY, []):
-        return True
-    key = request.GET.get("key", "") if key is None else key
-    return bool(key) and constant_time_compare(key, order.client_secret)
+    """The one rule (checkout.selectors.order_visible_to); the key is the emailed link's."""
+    return order_visible_to(
+        order=order,
+        user=request.user,
+        session=request.session,
+        key=request.GET.get("key", "") if key is None else key,
+    )
 
 
 def order_status(request: HttpRequest, number: str) -> HttpResponse:

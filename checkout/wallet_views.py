@@ -55,15 +55,16 @@ class TopUpForm(PaymentDetailsMixin, forms.Form):
         digits = exponent(currency)
         field = self.fields["amount"]
         assert isinstance(field, forms.DecimalField)
+        smallest, largest = Decimal(1), to_major(services.MAX_TOP_UP, currency)
         field.decimal_places = digits
-        field.min_value = Decimal(1)
-        field.max_value = to_major(services.MAX_TOP_UP, currency)
         field.validators = [
-            validators.MinValueValidator(field.min_value),
-            validators.MaxValueValidator(field.max_value),
+            validators.MinValueValidator(smallest),
+            validators.MaxValueValidator(largest),
             validators.DecimalValidator(None, digits),
         ]
-        field.widget.attrs["step"] = str(Decimal(1).scaleb(-digits))
+        field.widget.attrs.update(
+            min=str(smallest), max=str(largest), step=str(Decimal(1).scaleb(-digits))
+        )
         if digits == 0:
             field.error_messages["invalid"] = _("Enter a whole amount like 2000.")
             field.error_messages["max_decimal_places"] = _(

@@ -86,7 +86,7 @@ def _label(value: str) -> str:
 def _queue_length() -> int | None:
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     if settings.CELERY_BROKER_URL.startswith("filesystem"):
-        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
         return sum(1 for path in folder.glob("*.msg") if queue in path.read_text(errors="ignore"))
     if settings.CELERY_BROKER_URL.startswith("redis"):
         import redis

@@ -9,9 +9,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from accounts.typing import AuthenticatedHttpRequest
 
 from . import analytics, services
 from .models import (
@@ -36,10 +38,10 @@ class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return self.fields
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -189,7 +191,7 @@ class PaymentAttemptAdmin(admin.ModelAdmin):
     inlines = [PaymentEventInline, RefundInline]
     change_form_template = "admin/payments/paymentattempt/change_form.html"
 
-    def get_urls(self):  # type: ignore[no-untyped-def]
+    def get_urls(self) -> list[URLPattern]:
         own = [
             path(
                 "<int:pk>/refund/",
@@ -301,7 +303,7 @@ class PaymentAttemptAdmin(admin.ModelAdmin):
             )
         return response
 
-    def refund_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def refund_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         """Refund all or part of a paid attempt; staff need the add-refund permission."""
         if not request.user.has_perm("payments.add_refund"):
             raise PermissionDenied
@@ -345,23 +347,23 @@ class PaymentAttemptAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/payments/paymentattempt/refund.html", context)
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Money records are written by services only; admin shows them."""
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

@@ -4,6 +4,7 @@ time and refunds over a period; and the small inline SVG charts that show them (
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,11 +78,13 @@ def median_confirmation_seconds(*, since: datetime, until: datetime) -> float | 
     pairs = PaymentAttempt.objects.filter(
         created_at__gte=since, created_at__lt=until, settled_at__isnull=False
     ).values_list("created_at", "settled_at")[:10_000]
-    durations = [(settled - created).total_seconds() for created, settled in pairs]
+    durations = [
+        (settled - created).total_seconds() for created, settled in pairs if settled is not None
+    ]
     return statistics.median(durations) if durations else None
 
 
-def refund_totals(*, since: datetime, until: datetime) -> list[dict[str, Any]]:
+def refund_totals(*, since: datetime, until: datetime) -> list[Mapping[str, Any]]:
     return list(
         Refund.objects.filter(created_at__gte=since, created_at__lt=until)
         .values("status", "currency")

@@ -7,7 +7,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotAuthenticated, NotFound, ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,7 +32,8 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 
 class MethodSerializer(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    # DRF moves declared fields off the class; the stub sees Field.label (a string) instead.
+    label = serializers.CharField()  # type: ignore[assignment]
     available = serializers.BooleanField()
     reason = serializers.CharField(allow_blank=True)
     message = serializers.CharField(allow_blank=True)
@@ -140,7 +141,8 @@ class OrderPayments(APIView):
                 user=request.user,
                 client_ip=request.META.get("REMOTE_ADDR"),
             )
-            if created:
+            if created or attempt.status == PaymentAttempt.Status.CREATED:
+                # A repeat that finds its attempt unsent sends it (once: attempt_send locks).
                 attempt = services.attempt_send(attempt=attempt)
         except services.IdempotencyConflict as exc:
             return _problem(status.HTTP_409_CONFLICT, exc.code, str(exc))
@@ -234,13 +236,16 @@ class PaymentRefunds(APIView):
             raise NotFound(_("No payment with this id was found."))
         data = RefundInput(data=request.data)
         data.is_valid(raise_exception=True)
+        user = request.user
+        if not user.is_authenticated:  # CanRefund has let only staff in; this tells mypy
+            raise NotAuthenticated
         try:
             refund = services.refund_create(
                 attempt=attempt,
                 amount=data.validated_data["amount"],
                 destination=data.validated_data["destination"],
                 reason=data.validated_data["reason"],
-                actor=f"staff:{request.user.email}",
+                actor=f"staff:{user.email}",
             )
         except services.RefundNotAllowed as exc:
             return _problem(status.HTTP_409_CONFLICT, exc.code, str(exc))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -170,7 +171,7 @@ def attempt_counts() -> list[tuple[str, str, int]]:
     return [(r["method__code"], r["status"], r["n"]) for r in rows]
 
 
-def confirmation_histogram() -> list[dict[str, Any]]:
+def confirmation_histogram() -> list[Mapping[str, Any]]:
     """Per method: how many settled attempts got their final answer within each bucket, their
     count and the total seconds, computed in one query."""
     from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum

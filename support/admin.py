@@ -3,7 +3,7 @@ conversation, canned replies and help articles."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -61,7 +61,8 @@ class AssignActionForm(ActionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = agent_users()
+        assignee = cast(forms.ModelChoiceField, self.fields["assignee"])  # declared above
+        assignee.queryset = agent_users()
 
 
 class ReplyForm(forms.Form):
@@ -98,6 +99,7 @@ class TicketChangeForm(forms.ModelForm):
             current = self.instance.status
             legal = {current, *TICKET_ALLOWED[current]}
             field = self.fields["status"]
+            assert isinstance(field, forms.ChoiceField)
             field.choices = [(v, label) for v, label in Ticket.Status.choices if v in legal]
             # A page loaded before someone else moved the ticket posts a status no longer on
             # the list: say why, in the table's words (Django fills in %(value)s).

@@ -86,8 +86,8 @@ def conversation_payload(conversation: Conversation) -> dict[str, Any]:
     return {
         "id": conversation.public_id.hex,
         "status": conversation.status,
-        "agent": conversation.agent.get_short_name() if conversation.agent_id else "",
-        "ticket": conversation.ticket.number if conversation.ticket_id else "",
+        "agent": conversation.agent.get_short_name() if conversation.agent is not None else "",
+        "ticket": conversation.ticket.number if conversation.ticket is not None else "",
         "last_seq": conversation.last_seq,
     }
 
@@ -409,7 +409,7 @@ def conversation_to_ticket(
     from .services import ticket_open
 
     conversation = _lock(conversation)
-    if conversation.ticket_id:
+    if conversation.ticket is not None:
         return conversation.ticket
     email = (email or conversation.email).strip().lower()
     if not email:

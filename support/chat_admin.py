@@ -87,7 +87,7 @@ class ConversationAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("customer"))
     def customer_label(self, obj: Conversation) -> str:
-        return obj.name or obj.email or (obj.customer.email if obj.customer_id else "—")
+        return obj.name or obj.email or (obj.customer.email if obj.customer is not None else "—")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # chats start on the customer's side
@@ -164,15 +164,21 @@ class ConversationAdmin(admin.ModelAdmin):
                     "conversation": conversation,
                     "chat_messages": list(conversation.messages.order_by("seq")),
                     "events": (
-                        list(conversation.attempt.events.all()) if conversation.attempt_id else []
+                        list(conversation.attempt.events.all())
+                        if conversation.attempt is not None
+                        else []
                     ),
                     "form": ChatMessageForm(
                         initial={"client_id": uuid.uuid4().hex},
                         auto_id=f"id_{conversation.public_id.hex}_%s",
                     ),
                     "other_attempts": (
-                        list(conversation.order.attempts.exclude(pk=conversation.attempt_id)[:5])
-                        if conversation.order_id
+                        list(
+                            conversation.order.attempts.exclude(
+                                pk__in=[conversation.attempt_id] if conversation.attempt_id else []
+                            )[:5]
+                        )
+                        if conversation.order is not None
                         else []
                     ),
                 }
@@ -209,12 +215,15 @@ class ConversationAdmin(admin.ModelAdmin):
         agent = self._agent(request)
         conversation = self._conversation(public_id)
         data = request.POST.copy()
-        canned = CannedReply.objects.filter(active=True, pk=data.get("canned") or None).first()
+        canned_id = data.get("canned")
+        canned = (
+            CannedReply.objects.filter(active=True, pk=canned_id).first() if canned_id else None
+        )
         if canned is not None and not data.get("message", "").strip():
             data["message"] = canned.body_for(conversation.language)
         form = ChatMessageForm(data)
         if not form.is_valid():
-            messages.error(request, form.errors["message"][0])
+            messages.error(request, str(form.errors["message"][0]))
         else:
             try:
                 chat.message_store_once(

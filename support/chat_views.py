@@ -34,7 +34,9 @@ def _conversation_for(request: HttpRequest, public_id: uuid.UUID) -> tuple[Conve
         .filter(public_id=public_id)
         .first()
     )
-    role = chat_role(request.user, request.session, conversation) if conversation else ""
+    if conversation is None:
+        raise Http404
+    role = chat_role(request.user, request.session, conversation)
     if not role:
         raise Http404
     return conversation, role

@@ -218,7 +218,7 @@ class AgentLobbyConsumer(AsyncJsonWebsocketConsumer):
             return {
                 "id": str(c.public_id),
                 "name": c.name or c.email or _("Guest"),
-                "order": c.order.number if c.order_id else "",
+                "order": c.order.number if c.order is not None else "",
                 "started": c.created_at.isoformat(),
                 "preview": first.body[:140] if first else "",
             }

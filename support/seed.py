@@ -132,7 +132,7 @@ def seed_support() -> int:
         )
         created += new
     for title, body_en, body_zh in CANNED:
-        _obj, new = CannedReply.objects.get_or_create(
+        _reply, new = CannedReply.objects.get_or_create(
             title=title, defaults={"body_en": body_en, "body_zh": body_zh}
         )
         created += new

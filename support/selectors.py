@@ -11,6 +11,8 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
+from checkout.selectors import order_visible_to
+
 from .models import ChatMessage, Conversation, HelpArticle, Ticket
 
 TICKETS_SESSION_KEY = "support_tickets"
@@ -88,10 +90,13 @@ def attached_payment(request: HttpRequest, number: str, attempt_id: str) -> tupl
     when this visitor may see them: nobody can attach, and so read about, somebody else's
     payment."""
     from checkout.models import Order
-    from checkout.views import _can_view as order_viewable  # checkout.views imports us
 
     order = Order.objects.filter(number=number[:20]).first() if number else None
-    if order is None or not order_viewable(request, order, key=""):
+    # No key: support links do not carry the order's secret, so only the owner, staff and the
+    # browser that placed the order can attach it.
+    if order is None or not order_visible_to(
+        order=order, user=request.user, session=request.session
+    ):
         return None, None
     try:
         attempt = order.attempts.filter(public_id=uuid.UUID(attempt_id)).first()

@@ -272,7 +272,7 @@ def ticket_set_status(*, ticket: Ticket, actor: Any, status: str) -> Ticket:
 
 
 def _assign(ticket: Ticket, assignee: Any, actor: Any) -> None:
-    before = ticket.assignee.email if ticket.assignee_id else ""
+    before = ticket.assignee.email if ticket.assignee is not None else ""
     ticket.assignee = assignee
     assigned = _event(
         ticket,
@@ -334,7 +334,7 @@ def ticket_rate(*, ticket: Ticket, rating: int, comment: str = "") -> Ticket:
 
 def requester_email(ticket: Ticket) -> str:
     """The address that signs in: the account's, when the ticket has one."""
-    return ticket.requester.email if ticket.requester_id else ticket.email
+    return ticket.requester.email if ticket.requester is not None else ticket.email
 
 
 @transaction.atomic

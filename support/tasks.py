@@ -51,12 +51,14 @@ def _send_once(key: str, subject: str, body: str, to: list[str]) -> bool:
 
 def _recipients_for(kind: str, ticket: Ticket, agent_id: int | None) -> list[str]:
     if kind == "agent_assigned":
+        if agent_id is None:
+            return []
         return list(
             get_user_model()
             .objects.filter(pk=agent_id, is_active=True)
             .values_list("email", flat=True)
         )
-    if kind == "agents_customer_replied" and ticket.assignee_id:
+    if kind == "agents_customer_replied" and ticket.assignee is not None:
         return [ticket.assignee.email]
     return [agent.email for agent in agents()]
 
@@ -77,7 +79,7 @@ def send_ticket_email(
         message = TicketMessage.objects.select_related("author").get(pk=message_id)
         if message.internal and kind in CUSTOMER_KINDS:
             return False  # an internal note never reaches the customer
-    context = {"ticket": ticket, "message": message, "status": status}
+    context: dict[str, Any] = {"ticket": ticket, "message": message, "status": status}
     if kind in CUSTOMER_KINDS:
         to = [ticket.email]
         language = ticket.language

@@ -14,6 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.typing import AuthenticatedHttpRequest
 from payments.failures import failure_for
 
 from . import services
@@ -199,7 +200,7 @@ def ticket_rate(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @login_required
-def ticket_list(request: HttpRequest) -> HttpResponse:
+def ticket_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(
         Ticket.objects.filter(requester=request.user).order_by("-created_at"), 20
     ).get_page(request.GET.get("page"))

@@ -310,9 +310,10 @@ def event_for(charge: SimulatedCharge, sequence: int = 0) -> bytes:
 
 
 def sign(body: bytes) -> str:
-    return stripe.WebhookSignature.generate_signature_header(
+    header = stripe.WebhookSignature.generate_signature_header(  # untyped in stripe-python
         body.decode(), settings.SIMULATOR_WEBHOOK_SECRET
     )
+    return str(header)
 
 
 def simulator_emit(charge: SimulatedCharge) -> None:

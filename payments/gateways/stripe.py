@@ -12,6 +12,7 @@ from typing import Any
 
 import stripe
 from django.conf import settings
+from stripe.params import PaymentIntentCreateParams
 
 from .base import (
     ChargeRequest,
@@ -37,12 +38,13 @@ def make_client() -> stripe.StripeClient:
 def _action_url(intent: Any) -> str:
     action = intent.get("next_action") or {}
     kind = action.get("type", "")
+    # The intent is a StripeObject (a dict of anything): say which strings we expect.
     if kind == "redirect_to_url":
-        return action["redirect_to_url"]["url"]
+        return str(action["redirect_to_url"]["url"])
     if kind == "alipay_handle_redirect":
-        return action["alipay_handle_redirect"]["url"]
+        return str(action["alipay_handle_redirect"]["url"])
     if kind == "wechat_pay_display_qr_code":
-        return action["wechat_pay_display_qr_code"]["hosted_instructions_url"]
+        return str(action["wechat_pay_display_qr_code"]["hosted_instructions_url"])
     return ""
 
 
@@ -100,7 +102,7 @@ class StripeGateway:
         self.client = client or make_client()
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
-        params: dict[str, Any] = {
+        params: PaymentIntentCreateParams = {
             "amount": request.amount,
             "currency": request.currency.lower(),
             "confirm": True,

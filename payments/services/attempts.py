@@ -19,6 +19,7 @@ from ..failures import failure_for
 from ..gateways import (
     ChargeRequest,
     ChargeResult,
+    Gateway,
     GatewayError,
     InvalidPaymentDetails,
     Outcome,
@@ -153,7 +154,9 @@ def attempt_create(
     fingerprint = _fingerprint(order=order, method=method, payment_method=payment_method)
     existing = PaymentAttempt.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
-        if existing.request_fingerprint != fingerprint:
+        # A key names one order's attempt: sent for another order it is a client bug, and
+        # replaying would show one order's payment as the answer for another.
+        if existing.order_id != order.pk or existing.request_fingerprint != fingerprint:
             raise IdempotencyConflict(
                 "This idempotency key was already used for a different payment request."
             )
@@ -233,7 +236,10 @@ def attempt_pay(
 ) -> PaymentAttempt:
     """Pay an order: create the attempt and send it, or return what this key already did.
 
-    A repeated key never reaches the provider a second time from here.
+    A repeated key never reaches the provider a second time from here. A repeat that finds
+    its attempt not yet sent (the first request is about to send it, or died before it could)
+    sends it: attempt_send's row lock and status check let exactly one of them do so, and
+    every repeat is told the attempt's state once it has left `created`.
     """
     attempt, created = attempt_create(
         order=order,
@@ -245,7 +251,7 @@ def attempt_pay(
         client_ip=client_ip,
         expected_amount=expected_amount,
     )
-    if not created:
+    if not created and attempt.status != S.CREATED:
         return attempt
     return attempt_send(attempt=attempt)
 
@@ -290,7 +296,7 @@ def charge_request(attempt: PaymentAttempt) -> ChargeRequest:
     )
 
 
-def _card_fingerprint(attempt: PaymentAttempt, gateway: Any) -> str:
+def _card_fingerprint(attempt: PaymentAttempt, gateway: Gateway) -> str:
     """Ask the provider for the card's fingerprint before the risk rules run, outside any
     lock (for Stripe it is a network call). The risk check stores it with its verdict."""
     if attempt.status != S.CREATED or not attempt.payment_method_ref:

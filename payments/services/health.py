@@ -11,7 +11,7 @@ exactly one attempt goes through as a probe: it closes the circuit or opens it a
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -89,7 +89,7 @@ def health_transition(
     return event
 
 
-def probe_releasable(health: MethodHealth, *, now: object = None) -> bool:
+def probe_releasable(health: MethodHealth, *, now: datetime | None = None) -> bool:
     """The circuit's outstanding probe will never be counted, so another attempt may probe.
 
     Only `health_record` clears a probe, and only when the provider answered (or failed to).
@@ -103,15 +103,15 @@ def probe_releasable(health: MethodHealth, *, now: object = None) -> bool:
         return False
     probe = (
         PaymentAttempt.objects.filter(pk=health.probe_attempt_id)
-        .values("status", "created_at")
+        .only("status", "created_at")
         .first()
     )
     if probe is None:
         return True
     limit = timedelta(seconds=settings.PAYMENTS_HEALTH_PROBE_TIMEOUT_SECONDS)
-    if (now or timezone.now()) - probe["created_at"] >= limit:
+    if (now or timezone.now()) - probe.created_at >= limit:
         return True
-    if probe["status"] in IN_FLIGHT:
+    if probe.status in IN_FLIGHT:
         return False
     was_sent = PaymentEvent.objects.filter(
         attempt_id=health.probe_attempt_id,

@@ -21,7 +21,10 @@
   }, 5000);
   try {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + "/ws/orders/" + encodeURIComponent(number) + "/");
+    // A page opened from an emailed link has only the link's key to show it may listen.
+    var key = new URLSearchParams(window.location.search).get("key");
+    var query = key ? "?key=" + encodeURIComponent(key) : "";
+    var socket = new WebSocket(scheme + window.location.host + "/ws/orders/" + encodeURIComponent(number) + "/" + query);
     socket.onmessage = function (message) { check(JSON.parse(message.data)); };
   } catch (e) { /* the poll above still runs */ }
 })();

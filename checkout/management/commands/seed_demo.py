@@ -94,7 +94,7 @@ class Command(BaseCommand):
             created += new
         provider = settings.PAYMENTS_GATEWAY
         for code, kind, label_en, label_zh, order in METHODS:
-            _obj, new = PaymentMethod.objects.get_or_create(
+            _method, new = PaymentMethod.objects.get_or_create(
                 code=code,
                 defaults={
                     "kind": kind,
