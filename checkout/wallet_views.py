@@ -16,6 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.client_ip import client_ip
 from payments import services as payment_services
 from payments.failures import failure_for
 from payments.models import PaymentAttempt, PaymentMethod
@@ -90,7 +91,7 @@ def wallet_top_up(request: HttpRequest) -> HttpResponse:
             payment_method=data["payment_method"],
             user=request.user,
             return_url=reverse("checkout:order_status", args=[order.number]),
-            client_ip=request.META.get("REMOTE_ADDR"),
+            client_ip=client_ip(request),
         )
     except payment_services.PaymentInProgress:
         return redirect("checkout:order_status", order.number)
