@@ -437,12 +437,12 @@ def paused_guidance(*, until: datetime | None, signed_in: bool) -> tuple[str, ..
 
 
 def _time_label(moment: datetime) -> str:
-    """The local time, rounded up to the minute so paying at the time shown works; with the
-    date when it is not today."""
+    """The local time as 14:05 (no "p.m." to end the sentence twice), rounded up to the minute
+    so paying at the time shown works; with the date in front when it is not today."""
     local = timezone.localtime(moment)
     seconds = local.second + local.microsecond / 1_000_000
     local = local.replace(second=0, microsecond=0) + timedelta(minutes=math.ceil(seconds / 60))
-    today = timezone.localdate()
-    return formats.date_format(
-        local, "TIME_FORMAT" if local.date() == today else "SHORT_DATETIME_FORMAT"
-    )
+    time = formats.date_format(local, "H:i")
+    if local.date() == timezone.localdate():
+        return time
+    return f"{formats.date_format(local, 'DATE_FORMAT')} {time}"
