@@ -12,7 +12,9 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from payments import risk, services
+from payments.failures import failure_for
 from payments.models import AttemptStatus, PaymentAttempt
+from payments.selectors import alternatives_for
 from tests.checkout.helpers import BILLING, checkout_form, fill_cart
 from tests.factories import OrderFactory, UserFactory
 
@@ -202,3 +204,32 @@ def test_a_new_accounts_large_order_is_paused_until_the_account_is_old_enough(
     box = failure_box(response)
     assert "new payments from your account are paused until March 3, 2026 13:05." in box
     assert "switch_method" not in box
+
+
+def paid_with(shop, *, email, token, method="card"):
+    return services.attempt_pay(
+        order=OrderFactory(email=email),
+        method=shop["methods"][method],
+        idempotency_key=f"{email}-{PaymentAttempt.objects.count()}",
+        payment_method=token,
+    )
+
+
+def test_alternatives_are_empty_for_every_caller_while_paused(shop):
+    failed = [paid_with(shop, email="s@example.com", token=DECLINED) for _ in range(3)]
+    entry = failure_for(failed[-1].failure_code, failed[-1].decline_code)
+    assert alternatives_for(attempt=failed[-1], entry=entry) == []
+
+
+def test_the_same_card_is_not_offered_again_when_it_alone_would_be_refused(shop, settings):
+    """Card testing is counted on the card: other ways stay open to this buyer, that card not."""
+    settings.RISK_VELOCITY_REFUSE = 3
+    short = "pm_card_chargeDeclinedInsufficientFunds"
+    paid_with(shop, email="first@example.com", token=short)
+    paid_with(shop, email="second@example.com", token=short)
+    mine = paid_with(shop, email="third@example.com", token=short)
+    assert (mine.status, mine.risk_outcome) == (S.FAILED, "allow")
+    entry = failure_for(mine.failure_code, mine.decline_code)
+    assert entry.retry_same_method  # insufficient funds: the same card may work after a top-up
+    offered = [alt.method.code for alt in alternatives_for(attempt=mine, entry=entry)]
+    assert offered == ["alipay", "wechat_pay"]
