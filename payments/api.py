@@ -53,7 +53,7 @@ def _failure(attempt: PaymentAttempt) -> dict[str, Any] | None:
     if attempt.status != PaymentAttempt.Status.FAILED:
         return None
     entry = failure_for(attempt.failure_code, attempt.decline_code)
-    body = {
+    body: dict[str, Any] = {
         "code": entry.code if entry.reveal else "generic_decline",
         "category": entry.category.value,
         "message": str(entry.message),
