@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,8 +15,10 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.client_ip import client_ip
+from payments import risk
 from payments import services as payment_services
-from payments.failures import Failure, failure_for
+from payments.failures import Failure, failure_for, paused_guidance
 from payments.gateways import GatewayError
 from payments.models import PaymentAttempt, PaymentMethod
 from payments.selectors import Alternative, alternatives_for, methods_for_amount
@@ -92,12 +94,24 @@ class FailureBox:
     support_query: str
     # Help articles for this failure, offered before a person is.
     articles: list
+    # While the risk rules would refuse any new payment: no way to pay is offered, and this
+    # says why and until when, instead of the entry's guidance.
+    paused: tuple[str, ...] = ()
+
+    @property
+    def guidance(self) -> tuple:
+        return self.paused or self.entry.guidance
 
 
 def _failure_box(
     entry: Failure, *, attempt: PaymentAttempt | None, method: PaymentMethod, availability: list
 ) -> FailureBox:
-    if attempt is not None:
+    refusal = risk.refusal_for(attempt=attempt) if attempt is not None else None
+    paused: tuple[str, ...] = ()
+    if attempt is not None and refusal is not None:
+        offered = []
+        paused = paused_guidance(until=refusal.until, signed_in=attempt.user_id is not None)
+    elif attempt is not None:
         offered = alternatives_for(attempt=attempt, entry=entry)
     else:
         why = gettext_lazy("Available now and not affected by this problem.")
@@ -107,7 +121,9 @@ def _failure_box(
             if a.available and a.method.pk != method.pk
         ]
     retry = next((alt.method for alt in offered if alt.method.pk == method.pk), None)
-    query = {"code": entry.code if entry.reveal else "generic_decline"}
+    # A pause is a security check whatever failed before it: its article, its appeal.
+    code = "risk_refused" if paused else entry.code if entry.reveal else "generic_decline"
+    query = {"code": code}
     if attempt is not None:
         query |= {"order": attempt.order.number, "attempt": str(attempt.public_id)}
     return FailureBox(
@@ -116,6 +132,7 @@ def _failure_box(
         alternatives=[alt for alt in offered if alt.method.pk != method.pk],
         support_query=urlencode(query),
         articles=articles_for(query["code"]),
+        paused=paused,
     )
 
 
@@ -246,7 +263,11 @@ def checkout(request: HttpRequest) -> HttpResponse:
             method=form.cleaned_data["method_obj"],
             availability=availability,
         )
-        return _render_checkout(request, retry, cart_obj, availability, failure=box, status=status)
+        offered = availability
+        if box.paused:
+            # Paused by the risk rules: the form offers no method either.
+            offered = [replace(a, available=False, reason="risk_paused") for a in availability]
+        return _render_checkout(request, retry, cart_obj, offered, failure=box, status=status)
 
     data = form.cleaned_data
     try:
@@ -262,7 +283,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             user=user,
             language=get_language() or "en",
             return_url_for=lambda order: reverse("checkout:order_status", args=[order.number]),
-            client_ip=request.META.get("REMOTE_ADDR"),
+            client_ip=client_ip(request),
         )
     except payment_services.PaymentInProgress as exc:
         return redirect("checkout:order_status", exc.attempt.order.number)

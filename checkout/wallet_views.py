@@ -17,6 +17,7 @@ from django.utils.translation import get_language, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.client_ip import client_ip
 from payments import services as payment_services
 from payments.failures import failure_for
 from payments.models import PaymentAttempt, PaymentMethod
@@ -126,7 +127,7 @@ def wallet_top_up(request: HttpRequest) -> HttpResponse:
             payment_method=data["payment_method"],
             user=request.user,
             return_url=reverse("checkout:order_status", args=[order.number]),
-            client_ip=request.META.get("REMOTE_ADDR"),
+            client_ip=client_ip(request),
             # Charged exactly what this form asked for, or nothing.
             expected_amount=amount,
         )

@@ -336,15 +336,21 @@ PAYMENTS_HEALTH_COOLDOWN_SECONDS = env_int("PAYMENTS_HEALTH_COOLDOWN_SECONDS", 6
 # answer was lost) is released, so the next attempt can probe: the circuit never stays shut.
 PAYMENTS_HEALTH_PROBE_TIMEOUT_SECONDS = env_int("PAYMENTS_HEALTH_PROBE_TIMEOUT_SECONDS", 120)
 # Risk rules, checked before an attempt is sent. Each yields allow, review (sent, flagged for
-# staff) or refuse (never sent; the customer is told what they can do).
+# staff) or refuse (never sent; the customer is told what they can do and until when).
+# Velocity that refuses counts one buyer (account, email, card); an address alone is not a buyer
+# (carrier NAT, offices, everyone trying the demo on one machine), so it only asks for review.
+# With the simulator every shopper shares each test card's fingerprint and one person plays many
+# scenarios in a row, so the demo's per-buyer limits are generous.
+_RISK_DEMO = PAYMENTS_GATEWAY == "simulator"
 RISK_VELOCITY_WINDOW_MINUTES = env_int("RISK_VELOCITY_WINDOW_MINUTES", 10)
-RISK_VELOCITY_REVIEW = env_int("RISK_VELOCITY_REVIEW", 5)
-RISK_VELOCITY_REFUSE = env_int("RISK_VELOCITY_REFUSE", 10)
+RISK_VELOCITY_REVIEW = env_int("RISK_VELOCITY_REVIEW", 20 if _RISK_DEMO else 5)
+RISK_VELOCITY_REFUSE = env_int("RISK_VELOCITY_REFUSE", 200 if _RISK_DEMO else 10)
+RISK_IP_VELOCITY_REVIEW = env_int("RISK_IP_VELOCITY_REVIEW", 20)
 RISK_NEW_ACCOUNT_HOURS = env_int("RISK_NEW_ACCOUNT_HOURS", 24)
 RISK_NEW_ACCOUNT_REVIEW_AMOUNT = env_int("RISK_NEW_ACCOUNT_REVIEW_AMOUNT", 50_000)
 RISK_NEW_ACCOUNT_REFUSE_AMOUNT = env_int("RISK_NEW_ACCOUNT_REFUSE_AMOUNT", 500_000)
-RISK_FAILURE_STREAK = env_int("RISK_FAILURE_STREAK", 5)
-RISK_FAILURE_STREAK_MINUTES = env_int("RISK_FAILURE_STREAK_MINUTES", 60)
+RISK_FAILURE_STREAK = env_int("RISK_FAILURE_STREAK", 10 if _RISK_DEMO else 5)
+RISK_FAILURE_STREAK_MINUTES = env_int("RISK_FAILURE_STREAK_MINUTES", 10 if _RISK_DEMO else 60)
 # How long the simulator's slow scenarios take to settle.
 SIMULATOR_SETTLE_SECONDS = env_int("SIMULATOR_SETTLE_SECONDS", 3)
 

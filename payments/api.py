@@ -13,10 +13,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.client_ip import client_ip
 from checkout.api import CLIENT_SECRET_PARAMETER, order_for_request, order_visible
 
-from . import services
-from .failures import failure_for
+from . import risk, services
+from .failures import failure_for, paused_guidance
 from .gateways import InvalidPaymentDetails, payment_method_token
 from .models import PaymentAttempt, PaymentMethod, Refund
 from .selectors import alternatives_for, method_availability, methods_for_amount
@@ -53,17 +54,31 @@ def _failure(attempt: PaymentAttempt) -> dict[str, Any] | None:
     if attempt.status != PaymentAttempt.Status.FAILED:
         return None
     entry = failure_for(attempt.failure_code, attempt.decline_code)
-    return {
+    body: dict[str, Any] = {
         "code": entry.code if entry.reveal else "generic_decline",
         "category": entry.category.value,
         "message": str(entry.message),
         "guidance": [str(step) for step in entry.guidance],
         "retry_same_method": entry.retry_same_method,
-        "alternatives": [
-            {"method": alt.method.code, "label": alt.method.label, "reason": str(alt.why)}
-            for alt in alternatives_for(attempt=attempt, entry=entry)
-        ],
+        "alternatives": [],
+        "retry_after": None,
     }
+    refusal = risk.refusal_for(attempt=attempt)
+    if refusal is not None:
+        # Paused by the risk rules: no way to pay until `retry_after` (null: ask for a review).
+        until = refusal.until
+        signed_in = attempt.user_id is not None
+        body |= {
+            "guidance": list(paused_guidance(until=until, signed_in=signed_in)),
+            "retry_same_method": False,
+            "retry_after": until.isoformat() if until is not None else None,
+        }
+        return body
+    body["alternatives"] = [
+        {"method": alt.method.code, "label": alt.method.label, "reason": str(alt.why)}
+        for alt in alternatives_for(attempt=attempt, entry=entry)
+    ]
+    return body
 
 
 class AttemptSerializer(serializers.Serializer):
@@ -139,7 +154,7 @@ class OrderPayments(APIView):
                 idempotency_key=key,
                 payment_method=token,
                 user=request.user,
-                client_ip=request.META.get("REMOTE_ADDR"),
+                client_ip=client_ip(request._request),
             )
             if created or attempt.status == PaymentAttempt.Status.CREATED:
                 # A repeat that finds its attempt unsent sends it (once: attempt_send locks).

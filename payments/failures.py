@@ -10,9 +10,12 @@ shared/reference/stripe.md); our own codes sit beside them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -52,6 +55,7 @@ NOT_CHARGED_RETRY = _(
 METHOD_CANNOT = _("This payment method cannot be used for this order right now.")
 CHOOSE_ANOTHER = _("Choose another payment method.")
 CONFIRMING = _("We are confirming your payment with your bank — you will not be charged twice.")
+ASK_REVIEW = _("If you think this is a mistake, ask us to review it.")
 
 
 def _decline(code: str, *, article: str = "card-declined") -> Failure:
@@ -357,7 +361,7 @@ _ENTRIES = [
         _("We could not accept this payment after a security check."),
         (
             _("You can wait a while and try again, or choose another payment method."),
-            _("If you think this is a mistake, ask us to review it."),
+            ASK_REVIEW,
         ),
         article="security-check",
     ),
@@ -422,3 +426,33 @@ def failure_for(code: str, decline_code: str = "") -> Failure:
         if candidate and candidate in CATALOG:
             return CATALOG[candidate]
     return GENERIC
+
+
+# While the risk rules would refuse the buyer's next payment, the page offers no way to pay and
+# says this instead of the entry's guidance: when it lifts, never which rule or threshold.
+PAUSED_ACCOUNT = _("For your security, new payments from your account are paused until %(time)s.")
+PAUSED_EMAIL = _(
+    "For your security, new payments with your email address are paused until %(time)s."
+)
+PAUSED_FOR_REVIEW = _("For your security, we cannot accept a payment for this order online.")
+
+
+def paused_guidance(*, until: datetime | None, signed_in: bool) -> tuple[str, ...]:
+    """What to tell a buyer whose next payment the risk rules would refuse until `until`
+    (None: waiting does not help, a person must review it)."""
+    if until is None:
+        return (str(PAUSED_FOR_REVIEW), str(ASK_REVIEW))
+    message = PAUSED_ACCOUNT if signed_in else PAUSED_EMAIL
+    return (str(message) % {"time": _time_label(until)}, str(ASK_REVIEW))
+
+
+def _time_label(moment: datetime) -> str:
+    """The local time as 14:05 (no "p.m." to end the sentence twice), rounded up to the minute
+    so paying at the time shown works; with the date in front when it is not today."""
+    local = timezone.localtime(moment)
+    seconds = local.second + local.microsecond / 1_000_000
+    local = local.replace(second=0, microsecond=0) + timedelta(minutes=math.ceil(seconds / 60))
+    time = formats.date_format(local, "H:i")
+    if local.date() == timezone.localdate():
+        return time
+    return f"{formats.date_format(local, 'DATE_FORMAT')} {time}"

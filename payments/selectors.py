@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from . import risk
 from .models import MethodHealth, PaymentAttempt, PaymentMethod, Wallet
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ REASON_MESSAGES: dict[str, Promise] = {
     "not_for_top_up": _("A wallet cannot be topped up from itself."),
     "method_unhealthy": _("Temporarily unavailable: this method is having problems."),
     "sign_in_required": _("Sign in to pay with your wallet."),
+    "risk_paused": _("Paused for your security: see the message above."),
 }
 
 
@@ -128,6 +130,13 @@ def methods_for_amount(
     return sorted(rows, key=lambda row: (not row.available, row.degraded))
 
 
+def _same_card_refused(attempt: PaymentAttempt) -> bool:
+    """Trying the same card again would be refused (card testing counts the card itself)."""
+    if not attempt.card_fingerprint:
+        return False
+    return risk.refusal_for(attempt=attempt, same_card=True) is not None
+
+
 @dataclass(frozen=True)
 class Alternative:
     method: PaymentMethod
@@ -138,8 +147,11 @@ def alternatives_for(*, attempt: PaymentAttempt, entry: Failure) -> list[Alterna
     """Other ways to pay this order after `attempt` failed, best first (admin's fallback order).
 
     The failed method is offered again only when trying it again can help. Never chosen for the
-    customer: this is what the page and the API offer.
+    customer: this is what the page and the API offer. Nothing is offered while the risk rules
+    would refuse this buyer's next payment (`risk.refusal_for`): the page says until when.
     """
+    if risk.refusal_for(attempt=attempt) is not None:
+        return []
     order = attempt.order
     rows = methods_for_amount(amount=order.total, currency=order.currency, user=order.user)
     offered, same = [], []
@@ -149,7 +161,7 @@ def alternatives_for(*, attempt: PaymentAttempt, entry: Failure) -> list[Alterna
         if row.method.pk != attempt.method_id:
             why = _("Available now and not affected by this problem.")
             offered.append(Alternative(row.method, why))
-        elif entry.retry_same_method:
+        elif entry.retry_same_method and not _same_card_refused(attempt):
             same.append(Alternative(row.method, _("Trying again may work.")))
     # Other methods first: the same one again is the last resort.
     return offered + same

@@ -241,6 +241,21 @@ def test_checkout_declined_payment(live_shop, live_server, page: Page, language:
     assert_no_violations(page, f"the checkout page after a declined payment [{language}]")
 
 
+def test_checkout_paused_by_the_security_check(live_shop, live_server, page: Page, settings):
+    """No method is offered: the box says until when and offers a review, the form has no
+    radio buttons and no Pay button."""
+    settings.RISK_FAILURE_STREAK = 1
+    labels = open_checkout(page, live_server.url)
+    fill_and_pay(page, labels, DECLINED_CARD)
+
+    failure = page.locator("#payment-failure")
+    expect(failure).to_be_focused()
+    expect(failure).to_contain_text("new payments with your email address are paused until")
+    expect(failure.get_by_role("link", name="Ask us to review it")).to_be_visible()
+    expect(page.get_by_role("radio")).to_have_count(0)
+    assert_no_violations(page, "the checkout page while payments are paused")
+
+
 def test_three_d_secure_simulator(live_shop, live_server, page: Page):
     pay_with_card(page, live_server.url, THREE_D_SECURE_CARD)
 
