@@ -71,7 +71,10 @@ class Gateway(Protocol):
 
     def retrieve(self, reference: str) -> ChargeResult: ...
 
-    def refund(self, *, reference: str, amount: int, idempotency_key: str) -> RefundResult: ...
+    def refund(self, *, reference: str, amount: int, idempotency_key: str) -> RefundResult:
+        """Refund once per key (a repeated key is a replay). The key is `refund-<public_id>`;
+        a provider that keeps metadata gets it as `refund_key` too."""
+        ...
 
     def card_fingerprint(self, payment_method: str) -> str:
         """The provider's fingerprint of the card behind `payment_method`, or "" if none."""

@@ -15,7 +15,17 @@ from .attempts import (
     simulator_action_complete,
 )
 from .reconcile import attempt_give_up, attempt_reconcile, attempt_refresh, reconcile_attempts
-from .refunds import RefundNotAllowed, refund_create, refund_send, refund_settle
+from .refunds import (
+    RefundNotAllowed,
+    refund_create,
+    refund_give_up,
+    refund_request,
+    refund_retry,
+    refund_send,
+    refund_settle,
+    refund_transition,
+    refunds_retry_pending,
+)
 from .wallet import WalletInsufficient, wallet_move
 from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_requeue_stale
 
@@ -39,8 +49,13 @@ __all__ = [
     "attempt_transition",
     "reconcile_attempts",
     "refund_create",
+    "refund_give_up",
+    "refund_request",
+    "refund_retry",
     "refund_send",
     "refund_settle",
+    "refund_transition",
+    "refunds_retry_pending",
     "simulator_action_complete",
     "wallet_move",
     "webhook_ingest",

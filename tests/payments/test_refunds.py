@@ -48,7 +48,8 @@ def test_partial_then_full_refund_through_the_provider(paid):
     paid.refresh_from_db()
     assert (paid.status, paid.refunded_amount) == (S.REFUNDED, 2400)
     assert Order.objects.get(pk=paid.order_id).status == Order.Status.REFUNDED
-    assert paid.events.filter(kind=PaymentEvent.Kind.REFUND).count() == 2
+    # Each refund: requested (-> pending), then settled (pending -> succeeded).
+    assert paid.events.filter(kind=PaymentEvent.Kind.REFUND).count() == 4
     assert SimulatedRefund.objects.count() == 2
 
 
