@@ -342,7 +342,8 @@ class PaymentAttemptAdmin(admin.ModelAdmin):
             except (ValueError, services.RefundNotAllowed) as exc:
                 form.add_error("amount", str(exc))
             else:
-                if created:
+                if refund.status == Refund.Status.PENDING:
+                    # New, or a resubmission the provider has not answered: the same key again.
                     refund = services.refund_send(refund=refund)
                 self._refund_message(request, refund, created)
                 return redirect("admin:payments_paymentattempt_change", attempt.pk)

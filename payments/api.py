@@ -269,7 +269,8 @@ class PaymentRefunds(APIView):
             )
         except services.RefundNotAllowed as exc:
             return _problem(status.HTTP_409_CONFLICT, exc.code, str(exc))
-        if created:
+        if refund.status == Refund.Status.PENDING:
+            # New, or a replay of one the provider has not answered: the same key again.
             refund = services.refund_send(refund=refund)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(RefundOutput(refund).data, status=code)

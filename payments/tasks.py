@@ -169,7 +169,9 @@ def alert_refund_staff(refund_id: int, kind: str) -> bool:
 
     with transaction.atomic():
         refund = (
-            Refund.objects.select_for_update().select_related("attempt__order").get(pk=refund_id)
+            Refund.objects.select_for_update(of=("self",))
+            .select_related("attempt__order")
+            .get(pk=refund_id)
         )
         if kind == "given_up":
             if refund.staff_alerted_at is not None:
@@ -224,7 +226,9 @@ def notify_refund_customer(refund_id: int) -> bool:
 
     with transaction.atomic():
         refund = (
-            Refund.objects.select_for_update().select_related("attempt__order").get(pk=refund_id)
+            Refund.objects.select_for_update(of=("self",))
+            .select_related("attempt__order")
+            .get(pk=refund_id)
         )
         if refund.customer_notified_at is not None or refund.status == Refund.Status.PENDING:
             return False

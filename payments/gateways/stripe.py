@@ -149,6 +149,10 @@ class StripeGateway:
             return RefundResult(False, "", failure_reason=exc.code or "invalid_request")
         except stripe.APIConnectionError as exc:
             raise ProviderTimeout(f"stripe: {exc}") from exc
+        except stripe.IdempotencyError as exc:
+            # The same key in flight elsewhere (a concurrent replay): no answer yet. The refund
+            # stays pending and is sent again; a real misuse ends in the give-up alert.
+            raise ProviderUnavailable(f"stripe idempotency: {exc.code}") from exc
         except (stripe.APIError, stripe.RateLimitError) as exc:
             raise ProviderUnavailable(f"stripe HTTP {exc.http_status}") from exc
         data = _as_dict(refund)

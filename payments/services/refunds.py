@@ -106,7 +106,11 @@ def refund_request(
     """
     # The lock serialises every refund of this attempt: the remaining amount read here cannot
     # be spent by a concurrent request before our reservation is saved.
-    attempt = PaymentAttempt.objects.select_for_update().select_related("order").get(pk=attempt.pk)
+    attempt = (
+        PaymentAttempt.objects.select_for_update(of=("self",))
+        .select_related("order")
+        .get(pk=attempt.pk)
+    )
     reason = reason[:200]
     fingerprint = _fingerprint(
         attempt=attempt, amount=amount, destination=destination, reason=reason
@@ -171,7 +175,8 @@ def refund_create(
 ) -> Refund:
     """Refund `amount` of a paid attempt. Returns the refund: succeeded, pending or failed.
 
-    With a key already used for the same request, returns that refund and sends nothing.
+    With a key already used for the same request, returns that refund; a still pending one is
+    sent again under its own key (a replay at the provider), so a retry learns the outcome.
     """
     refund, created = refund_request(
         attempt=attempt,
@@ -181,7 +186,7 @@ def refund_create(
         actor=actor,
         idempotency_key=idempotency_key,
     )
-    return refund_send(refund=refund) if created else refund
+    return refund_send(refund=refund) if created or refund.status == R.PENDING else refund
 
 
 def _take_back_top_up(*, attempt: PaymentAttempt, refund: Refund, actor: str) -> None:
@@ -251,7 +256,11 @@ def refund_settle(*, refund: Refund, result: RefundResult, actor: str = "provide
     money went back, so the amount is reserved again and staff are told.
     """
     attempt = PaymentAttempt.objects.select_for_update().get(pk=refund.attempt_id)
-    refund = Refund.objects.select_for_update().select_related("attempt__order").get(pk=refund.pk)
+    refund = (
+        Refund.objects.select_for_update(of=("self",))
+        .select_related("attempt__order")
+        .get(pk=refund.pk)
+    )
     late = refund.status == R.FAILED and refund.failure_reason == REFUND_NO_ANSWER
     if refund.status != R.PENDING and not (late and result.succeeded):
         return refund
@@ -346,7 +355,11 @@ def refund_give_up(*, refund: Refund) -> Refund:
     success from the provider is recorded (the one late move the table allows).
     """
     attempt = PaymentAttempt.objects.select_for_update().get(pk=refund.attempt_id)
-    refund = Refund.objects.select_for_update().select_related("attempt__order").get(pk=refund.pk)
+    refund = (
+        Refund.objects.select_for_update(of=("self",))
+        .select_related("attempt__order")
+        .get(pk=refund.pk)
+    )
     if refund.status != R.PENDING:
         return refund
     refund.failure_reason = REFUND_NO_ANSWER
@@ -409,7 +422,11 @@ def refund_record_external(
     follow. What cannot be true (another currency, more than was paid) is not recorded: staff
     are told instead. Returns the refund, or None when it was not recorded.
     """
-    attempt = PaymentAttempt.objects.select_for_update().select_related("order").get(pk=attempt.pk)
+    attempt = (
+        PaymentAttempt.objects.select_for_update(of=("self",))
+        .select_related("order")
+        .get(pk=attempt.pk)
+    )
     existing = Refund.objects.filter(attempt=attempt, provider_reference=reference).first()
     if existing is not None:
         return existing  # told twice (refund.* and charge.refunded, or a redelivery)
