@@ -133,6 +133,7 @@ def refund_request(
         raise RefundNotAllowed("a guest order has no wallet to refund to")
     if destination == Refund.Destination.WALLET and attempt.provider == "wallet":
         destination = Refund.Destination.ORIGINAL  # the same thing: back to the wallet
+    now = timezone.now()
     try:
         with transaction.atomic():
             refund = Refund.objects.create(
@@ -144,7 +145,8 @@ def refund_request(
                 created_by=actor,
                 idempotency_key=idempotency_key or f"auto-{uuid.uuid4()}",
                 request_fingerprint=fingerprint,
-                next_send_at=timezone.now() + _retry_delay(1),
+                created_at=now,
+                next_send_at=now + _retry_delay(1),
             )
     except IntegrityError:
         # The same key raced us on another attempt: theirs, not a replay of ours.
