@@ -230,3 +230,29 @@ def test_stripe_confirming_a_given_up_refund_records_it(
     assert [m.subject for m in mail.outbox] == [
         f"Refund went through after all: order {paid.order.number}"
     ]
+
+
+def test_recording_a_provider_refund_twice_records_it_once(paid):
+    # Two deliveries processed at once both miss the lookup by id; the second waits for the
+    # attempt lock and must then find the first one's row.
+    first = services.refund_record_external(
+        attempt=paid, reference="re_twice", amount=700, currency="usd", actor="webhook:1"
+    )
+    second = services.refund_record_external(
+        attempt=paid, reference="re_twice", amount=700, currency="usd", actor="webhook:2"
+    )
+    assert first.pk == second.pk and Refund.objects.count() == 1
+    paid.refresh_from_db()
+    assert paid.refunded_amount == 700
+
+
+def test_the_database_keeps_one_row_per_provider_refund(paid):
+    from django.db import IntegrityError, transaction
+
+    services.refund_record_external(
+        attempt=paid, reference="re_once", amount=700, currency="usd", actor="webhook:1"
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Refund.objects.create(
+            attempt=paid, amount=1, currency="USD", reason="x", provider_reference="re_once"
+        )
