@@ -2,6 +2,8 @@
 
 Events may come late, twice, or out of order. Each one is turned into the same `ChargeResult` a
 direct answer would give and applied with `attempt_apply_result`, which only moves forward.
+Refund events settle our refunds (found by the key we sent as metadata, or the refund id) and
+record, once per provider refund, the refunds someone made at the provider without us.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from .attempts import PaymentError, attempt_apply_result
 logger = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
-REFUND_EVENTS = {"refund.created", "refund.updated", "refund.failed"}
+# Events whose object is a Refund (charge.refund.updated is the older name some methods send).
+REFUND_EVENTS = {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}
 INTENT_EVENTS = {
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
