@@ -195,6 +195,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "reconcile-payments": {"task": "payments.tasks.reconcile_payments", "schedule": 60.0},
+    "retry-refunds": {"task": "payments.tasks.retry_refunds", "schedule": 60.0},
     "follow-ups": {"task": "checkout.tasks.send_follow_ups", "schedule": 300.0},
     "purge-deleted-addresses": {
         "task": "accounts.tasks.purge_deleted_addresses",
@@ -324,6 +325,11 @@ PAYMENTS_CONFIRMATION_LIMIT_MINUTES = env_int("PAYMENTS_CONFIRMATION_LIMIT_MINUT
 # A 3D Secure, redirect or QR step nobody finished is canceled after this long, so the order can
 # be paid another way (the customer can also cancel it at once from the order or checkout page).
 PAYMENTS_ACTION_EXPIRY_MINUTES = env_int("PAYMENTS_ACTION_EXPIRY_MINUTES", 15)
+# A refund the provider did not answer is sent again with the same key after this delay, then
+# with a doubling delay (at most an hour); past the give-up age it is failed with `no_answer`,
+# its amount is given back and staff are told to check the provider's dashboard.
+PAYMENTS_REFUND_RETRY_SECONDS = env_int("PAYMENTS_REFUND_RETRY_SECONDS", 300)
+PAYMENTS_REFUND_GIVE_UP_HOURS = env_int("PAYMENTS_REFUND_GIVE_UP_HOURS", 24)
 # Circuit breaker per method: over a rolling window, technical failures (timeouts, outages, 5xx;
 # never customer declines) above a share of at least MIN_VOLUME attempts degrade the method, and
 # above a higher share open the circuit for a cool-down, after which one probe decides.

@@ -1,4 +1,5 @@
 import csv
+import uuid
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -180,6 +181,9 @@ class RefundForm(forms.Form):
         label=_("Refund to"), choices=Refund.Destination.choices, widget=forms.RadioSelect
     )
     reason = forms.CharField(label=_("Reason"), max_length=200)
+    # Made when the form is shown: pressing Refund twice, or resubmitting the page, sends the
+    # same key, and the second submission finds the refund the first one made.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)
 
 
 @admin.register(PaymentAttempt)
@@ -304,38 +308,46 @@ class PaymentAttemptAdmin(admin.ModelAdmin):
         return response
 
     def refund_view(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-        """Refund all or part of a paid attempt; staff need the add-refund permission."""
+        """Refund all or part of a paid attempt; staff need the add-refund permission.
+
+        The form carries a key made when it was shown, so a resubmission refunds nothing more.
+        """
         if not request.user.has_perm("payments.add_refund"):
             raise PermissionDenied
         attempt = get_object_or_404(PaymentAttempt.objects.select_related("order"), pk=pk)
         remaining = attempt.amount - attempt.refunded_amount
-        initial = {"amount": to_major(remaining, attempt.currency), "destination": "original"}
+        initial = {
+            "amount": to_major(remaining, attempt.currency),
+            "destination": "original",
+            "idempotency_key": f"admin-{uuid.uuid4()}",
+        }
         form = RefundForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
                 amount = to_minor(form.cleaned_data["amount"], attempt.currency)
-                refund = services.refund_create(
+                refund, created = services.refund_request(
                     attempt=attempt,
                     amount=amount,
                     destination=form.cleaned_data["destination"],
                     reason=form.cleaned_data["reason"],
                     actor=f"staff:{request.user.email}",
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                )
+            except services.IdempotencyConflict:
+                form.add_error(
+                    None,
+                    _(
+                        "This form was already used for a different refund. Nothing was "
+                        "refunded: reload the page to start a new refund."
+                    ),
                 )
             except (ValueError, services.RefundNotAllowed) as exc:
                 form.add_error("amount", str(exc))
             else:
-                level = (
-                    messages.SUCCESS if refund.status != Refund.Status.FAILED else messages.ERROR
-                )
-                self.message_user(
-                    request,
-                    _("Refund of %(amount)s: %(status)s")
-                    % {
-                        "amount": format_money(refund.amount, refund.currency),
-                        "status": refund.get_status_display(),
-                    },
-                    level,
-                )
+                if refund.status == Refund.Status.PENDING:
+                    # New, or a resubmission the provider has not answered: the same key again.
+                    refund = services.refund_send(refund=refund)
+                self._refund_message(request, refund, created)
                 return redirect("admin:payments_paymentattempt_change", attempt.pk)
         context = {
             **self.admin_site.each_context(request),
@@ -346,6 +358,25 @@ class PaymentAttemptAdmin(admin.ModelAdmin):
             "title": _("Refund"),
         }
         return render(request, "admin/payments/paymentattempt/refund.html", context)
+
+    def _refund_message(self, request: HttpRequest, refund: Refund, created: bool) -> None:
+        values = {
+            "amount": format_money(refund.amount, refund.currency),
+            "status": refund.get_status_display(),
+        }
+        if not created:
+            self.message_user(
+                request,
+                _(
+                    "This refund of %(amount)s was already made (%(status)s); nothing more was "
+                    "refunded."
+                )
+                % values,
+                messages.WARNING,
+            )
+            return
+        level = messages.SUCCESS if refund.status != Refund.Status.FAILED else messages.ERROR
+        self.message_user(request, _("Refund of %(amount)s: %(status)s") % values, level)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

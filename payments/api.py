@@ -239,29 +239,58 @@ class RefundOutput(serializers.ModelSerializer):
         ]
 
 
+REFUND_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="1-255 characters, one per refund. Repeating it returns the same refund.",
+)
+
+
 class PaymentRefunds(APIView):
-    """Staff only: refund all or part of a paid attempt."""
+    """Staff only: refund all or part of a paid attempt, once per Idempotency-Key."""
 
     permission_classes = [CanRefund]
 
-    @extend_schema(request=RefundInput, responses={201: RefundOutput})
+    @extend_schema(
+        parameters=[REFUND_KEY_PARAMETER],
+        request=RefundInput,
+        responses={201: RefundOutput, 200: RefundOutput},
+    )
     def post(self, request: Request, public_id: str) -> Response:
         attempt = PaymentAttempt.objects.filter(public_id=public_id).first()
         if attempt is None:
             raise NotFound(_("No payment with this id was found."))
+        key = request.headers.get("Idempotency-Key", "")
+        if not 1 <= len(key) <= 255:
+            raise ValidationError(
+                {"Idempotency-Key": [_("Send an Idempotency-Key header of 1 to 255 characters.")]}
+            )
         data = RefundInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = request.user
         if not user.is_authenticated:  # CanRefund has let only staff in; this tells mypy
             raise NotAuthenticated
         try:
-            refund = services.refund_create(
+            refund, created = services.refund_request(
                 attempt=attempt,
                 amount=data.validated_data["amount"],
                 destination=data.validated_data["destination"],
                 reason=data.validated_data["reason"],
                 actor=f"staff:{user.email}",
+                idempotency_key=key,
+            )
+        except services.IdempotencyConflict as exc:
+            return _problem(
+                status.HTTP_409_CONFLICT,
+                exc.code,
+                _("This Idempotency-Key was already used for a different refund."),
             )
         except services.RefundNotAllowed as exc:
             return _problem(status.HTTP_409_CONFLICT, exc.code, str(exc))
-        return Response(RefundOutput(refund).data, status=status.HTTP_201_CREATED)
+        if refund.status == Refund.Status.PENDING:
+            # New, or a replay of one the provider has not answered: the same key again.
+            refund = services.refund_send(refund=refund)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(RefundOutput(refund).data, status=code)

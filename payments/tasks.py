@@ -109,3 +109,143 @@ def alert_health_change(event_pk: int) -> int:
         recipients,
     )
     return len(recipients)
+
+
+@shared_task(acks_late=True)
+def retry_refunds() -> int:
+    """Every minute (beat): send pending refunds again with their own key, or give them up."""
+    return services.refunds_retry_pending()
+
+
+def _refund_staff() -> list[str]:
+    """ADMINS and the active staff who may refund."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    User = get_user_model()
+    staff = (
+        User.objects.filter(is_active=True, is_staff=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(user_permissions__codename="add_refund")
+            | Q(groups__permissions__codename="add_refund")
+        )
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    return sorted(set(staff) | {email for _name, email in settings.ADMINS})
+
+
+_STAFF_ALERTS = {
+    "given_up": (
+        "Refund not confirmed: order {number}",
+        "Refund {refund} of {amount} {currency} for order {number} got no final answer from "
+        "{provider} within the limit and was failed with no_answer; its amount was given back "
+        "(and, for a wallet top-up, the wallet credit). Check the provider dashboard for "
+        "idempotency key {key} / reference {reference} before refunding again: if the provider "
+        "did it after all, its event will record it as succeeded.",
+    ),
+    "late_success": (
+        "Refund went through after all: order {number}",
+        "Refund {refund} of {amount} {currency} for order {number} was given up (no_answer) "
+        "but {provider} now reports it succeeded (key {key}, reference {reference}). It is "
+        "recorded as succeeded; check no second refund was made meanwhile and tell the customer.",
+    ),
+    "late_success_over_amount": (
+        "Refund went through after all, over the paid amount: order {number}",
+        "Refund {refund} of {amount} {currency} for order {number} was given up (no_answer) "
+        "but {provider} now reports it succeeded (key {key}, reference {reference}). Recording "
+        "it would exceed what was paid, so nothing was recorded: check the provider dashboard.",
+    ),
+}
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def alert_refund_staff(refund_id: int, kind: str) -> bool:
+    """Tell the people who refund what happened to a refund; a give-up is told once."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from .models import Refund
+
+    with transaction.atomic():
+        refund = (
+            Refund.objects.select_for_update(of=("self",))
+            .select_related("attempt__order")
+            .get(pk=refund_id)
+        )
+        if kind == "given_up":
+            if refund.staff_alerted_at is not None:
+                return False
+            refund.staff_alerted_at = timezone.now()
+            refund.save(update_fields=["staff_alerted_at"])
+        subject, body = _STAFF_ALERTS[kind]
+        values = {
+            "refund": refund.public_id,
+            "amount": refund.amount,
+            "currency": refund.currency,
+            "number": refund.attempt.order.number,
+            "provider": refund.attempt.provider,
+            "key": refund.provider_key,
+            "reference": refund.provider_reference or "(none)",
+        }
+        recipients = _refund_staff()
+        if recipients:
+            # Inside the lock: a failed send rolls the mark back and the task retries.
+            send_mail(subject.format(**values), body.format(**values), None, recipients)
+    return True
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def alert_unrecorded_refund(
+    attempt_id: int, reference: str, amount: int, currency: str, why: str
+) -> int:
+    """A provider refund we could not record (it would exceed what was paid, or the money does
+    not match): staff must look. Sent from the event's one processing, so once per event."""
+    attempt = PaymentAttempt.objects.select_related("order").get(pk=attempt_id)
+    number = attempt.order.number
+    recipients = _refund_staff()
+    if recipients:
+        send_mail(
+            f"Refund not recorded: order {number}",
+            f"{attempt.provider} reports refund {reference} of {amount} {currency} for order "
+            f"{number}, which we could not record: {why}. Check the provider dashboard.",
+            None,
+            recipients,
+        )
+    return len(recipients)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def notify_refund_customer(refund_id: int) -> bool:
+    """Tell the customer, in their language, that a refund went through or what happens now
+    that it did not. Once per refund: the mark is set under the row lock, with the send."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from .models import Refund
+
+    with transaction.atomic():
+        refund = (
+            Refund.objects.select_for_update(of=("self",))
+            .select_related("attempt__order")
+            .get(pk=refund_id)
+        )
+        if refund.customer_notified_at is not None or refund.status == Refund.Status.PENDING:
+            return False
+        order = refund.attempt.order
+        context = {
+            "order": order,
+            "refund": refund,
+            "top_up": order.kind == "wallet_top_up",
+            "link": _order_link(order),
+        }
+        name = "refund_succeeded" if refund.status == Refund.Status.SUCCEEDED else "refund_failed"
+        with translation.override(order.language):
+            subject = render_to_string(f"emails/{name}_subject.txt", context).strip()
+            body = render_to_string(f"emails/{name}.txt", context)
+        refund.customer_notified_at = timezone.now()
+        refund.save(update_fields=["customer_notified_at"])
+        # A failed send rolls the mark back, and the task's retry sends it.
+        send_mail(subject, body, None, [order.email])
+    return True

@@ -87,7 +87,10 @@ class Gateway(Protocol):
 
     def retrieve(self, reference: str) -> ChargeResult: ...
 
-    def refund(self, *, reference: str, amount: int, idempotency_key: str) -> RefundResult: ...
+    def refund(self, *, reference: str, amount: int, idempotency_key: str) -> RefundResult:
+        """Refund once per key (a repeated key is a replay). The key is `refund-<public_id>`;
+        a provider that keeps metadata gets it as `refund_key` too."""
+        ...
 
     def cancel(self, reference: str) -> ChargeResult:
         """Cancel a charge still waiting for the customer (3D Secure, redirect, QR). Returns the

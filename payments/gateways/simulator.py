@@ -80,6 +80,11 @@ SCENARIOS: dict[str, Scenario] = {
     "pm_sim_rejected": Scenario(Outcome.FAILED, rejected=True),
     # Stripe's 4000000000005126: the payment succeeds, a refund of it fails later.
     "pm_sim_refund_fails": Scenario(Outcome.SUCCEEDED),
+    # Simulator-only: the payment succeeds; the first refund call times out although the
+    # refund was made (a replay of its key gets the answer)...
+    "pm_sim_refund_timeout": Scenario(Outcome.SUCCEEDED),
+    # ...or every refund call times out and nothing is ever refunded.
+    "pm_sim_refund_no_answer": Scenario(Outcome.SUCCEEDED),
 }
 
 # Test card numbers and the test ids they stand for.
@@ -197,10 +202,14 @@ class SimulatorGateway:
         """Refund once per key; never more than was charged, never an unpaid charge."""
         from ..models import SimulatedRefund
 
+        first_call = False
         with transaction.atomic():
             charge = SimulatedCharge.objects.select_for_update().get(reference=reference)
+            if charge.payment_method == "pm_sim_refund_no_answer":
+                raise ProviderTimeout("simulator refund timeout; nothing was refunded")
             refund = SimulatedRefund.objects.filter(idempotency_key=idempotency_key).first()
             if refund is None:
+                first_call = True
                 failure = ""
                 if charge.status != Outcome.SUCCEEDED:
                     failure = "charge_not_paid"
@@ -219,6 +228,8 @@ class SimulatorGateway:
                 if not failure:
                     charge.refunded += amount
                     charge.save(update_fields=["refunded"])
+        if first_call and charge.payment_method == "pm_sim_refund_timeout":
+            raise ProviderTimeout(f"simulator refund timeout; refund {refund.reference} was made")
         return RefundResult(
             succeeded=refund.status == "succeeded",
             reference=refund.reference,

@@ -170,9 +170,15 @@ class StripeGateway:
         return result_from_intent(intent)
 
     def refund(self, *, reference: str, amount: int, idempotency_key: str) -> RefundResult:
+        """Our refund key goes as Stripe's idempotency key and as metadata, so the refund's
+        events (which carry metadata, not the key) find our row even before we stored its id."""
         try:
             refund = self.client.v1.refunds.create(
-                params={"payment_intent": reference, "amount": amount},
+                params={
+                    "payment_intent": reference,
+                    "amount": amount,
+                    "metadata": {"refund_key": idempotency_key},
+                },
                 options={"idempotency_key": idempotency_key},
             )
         except stripe.InvalidRequestError as exc:

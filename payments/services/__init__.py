@@ -23,7 +23,18 @@ from .reconcile import (
     expire_waiting_actions,
     reconcile_attempts,
 )
-from .refunds import RefundNotAllowed, refund_create, refund_send, refund_settle
+from .refunds import (
+    RefundNotAllowed,
+    refund_create,
+    refund_give_up,
+    refund_record_external,
+    refund_request,
+    refund_retry,
+    refund_send,
+    refund_settle,
+    refund_transition,
+    refunds_retry_pending,
+)
 from .wallet import WalletInsufficient, wallet_move
 from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_requeue_stale
 
@@ -50,8 +61,14 @@ __all__ = [
     "expire_waiting_actions",
     "reconcile_attempts",
     "refund_create",
+    "refund_give_up",
+    "refund_record_external",
+    "refund_request",
+    "refund_retry",
     "refund_send",
     "refund_settle",
+    "refund_transition",
+    "refunds_retry_pending",
     "simulator_action_complete",
     "wallet_move",
     "webhook_ingest",

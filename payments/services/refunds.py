@@ -1,68 +1,194 @@
-"""Refunds: full or partial, to the original method or to the wallet, never more than was paid.
+"""Refunds: full or partial, to the original method or to the wallet, never more than was paid,
+each one exactly once.
 
 The attempt row is locked while the amount is reserved (`refunded_amount`, which a database
 constraint keeps within the paid amount); the provider is called outside the lock with a key
-derived from the refund, so a retry is a replay. A failed refund gives its reservation back.
+derived from the refund, so a retry is a replay. Staff's own request carries an idempotency key
+too, so a retried POST finds the refund it already made. A failed refund gives its reservation
+back (and, for a wallet top-up, the wallet credit it took) in the transaction that records it.
+A refund the provider does not answer is sent again by a sweep, and given up loudly after a limit.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
+import hashlib
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from checkout.models import Order, OrderStatus
 from checkout.status import order_transition
 
 from ..gateways import GatewayError, RefundResult, get_gateway
-from ..models import PAID, PaymentAttempt, PaymentEvent, Refund, WalletEntry
-from .attempts import PaymentError, attempt_transition
+from ..models import (
+    PAID,
+    REFUND_ALLOWED,
+    REFUND_LATE_SUCCESS,
+    REFUND_NO_ANSWER,
+    PaymentAttempt,
+    PaymentEvent,
+    Refund,
+    WalletEntry,
+)
+from .attempts import IdempotencyConflict, InvalidTransition, PaymentError, attempt_transition
 from .wallet import WalletInsufficient, wallet_move
 
+logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status
+R = Refund.Status
 
 
 class RefundNotAllowed(PaymentError):
     code = "refund_not_allowed"
 
 
-def refund_create(
-    *, attempt: PaymentAttempt, amount: int, destination: str, reason: str, actor: str
+def refund_transition(
+    *,
+    refund: Refund,
+    to: str,
+    actor: str,
+    message: str = "",
+    payload: dict[str, Any] | None = None,
+    extra_fields: tuple[str, ...] = (),
 ) -> Refund:
-    """Refund `amount` of a paid attempt. Returns the refund: succeeded, pending or failed."""
-    with transaction.atomic():
-        attempt = (
-            PaymentAttempt.objects.select_for_update().select_related("order").get(pk=attempt.pk)
-        )
-        remaining = attempt.amount - attempt.refunded_amount
-        if attempt.status not in PAID:
-            raise RefundNotAllowed("only a paid attempt can be refunded")
-        if not 0 < amount <= remaining:
-            raise RefundNotAllowed(f"the refund must be between 1 and {remaining}")
-        order = attempt.order
-        if destination == Refund.Destination.WALLET and order.user is None:
-            raise RefundNotAllowed("a guest order has no wallet to refund to")
-        if destination == Refund.Destination.WALLET and attempt.provider == "wallet":
-            destination = Refund.Destination.ORIGINAL  # the same thing: back to the wallet
-        refund = Refund.objects.create(
-            attempt=attempt,
-            amount=amount,
-            currency=attempt.currency,
-            destination=destination,
-            reason=reason[:200],
-            created_by=actor,
-        )
-        if order.kind == Order.Kind.WALLET_TOP_UP:
-            _take_back_top_up(attempt=attempt, refund=refund, actor=actor)
-        attempt.refunded_amount += amount
-        attempt.save(update_fields=["refunded_amount", "updated_at"])
-        PaymentEvent.objects.create(
-            attempt=attempt,
-            kind=PaymentEvent.Kind.REFUND,
-            actor=actor,
-            message=f"refund of {amount} to {destination} requested: {reason}"[:500],
-            payload={"refund": str(refund.public_id), "amount": amount, "to": destination},
-        )
-    return refund_send(refund=refund)
+    """Move a locked refund along the transition table and write the event. Illegal moves raise.
+
+    Every status change of a refund comes through here. A settled refund queues the customer's
+    email after commit (the task sends it once per refund).
+    """
+    late = (refund.status, to) == REFUND_LATE_SUCCESS and refund.failure_reason == REFUND_NO_ANSWER
+    if to not in REFUND_ALLOWED[refund.status] and not late:
+        raise InvalidTransition(f"refund {refund.public_id}: {refund.status} -> {to}")
+    from_status = refund.status
+    refund.status = to
+    refund.settled_at = timezone.now()
+    refund.save(update_fields=["status", "settled_at", *extra_fields])
+    PaymentEvent.objects.create(
+        attempt_id=refund.attempt_id,
+        kind=PaymentEvent.Kind.REFUND,
+        from_status=from_status,
+        to_status=to,
+        actor=actor[:120],
+        message=(message or f"refund of {refund.amount} {to}")[:500],
+        payload={"refund": str(refund.public_id), "amount": refund.amount, **(payload or {})},
+    )
+    from ..tasks import notify_refund_customer
+
+    refund_id = refund.pk
+    transaction.on_commit(lambda: notify_refund_customer.delay(refund_id))
+    return refund
+
+
+def _fingerprint(*, attempt: PaymentAttempt, amount: int, destination: str, reason: str) -> str:
+    raw = f"{attempt.pk}|{amount}|{destination}|{reason}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def refund_request(
+    *,
+    attempt: PaymentAttempt,
+    amount: int,
+    destination: str,
+    reason: str,
+    actor: str,
+    idempotency_key: str = "",
+) -> tuple[Refund, bool]:
+    """Reserve a refund of a paid attempt, or return the one this idempotency key already made.
+
+    Returns (refund, created). A key already used with other values raises IdempotencyConflict.
+    Nothing is sent here: call `refund_send` with a new refund (outside this transaction).
+    """
+    # The lock serialises every refund of this attempt: the remaining amount read here cannot
+    # be spent by a concurrent request before our reservation is saved.
+    attempt = (
+        PaymentAttempt.objects.select_for_update(of=("self",))
+        .select_related("order")
+        .get(pk=attempt.pk)
+    )
+    reason = reason[:200]
+    fingerprint = _fingerprint(
+        attempt=attempt, amount=amount, destination=destination, reason=reason
+    )
+    if idempotency_key:
+        existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if existing.request_fingerprint != fingerprint:
+                raise IdempotencyConflict(
+                    "This idempotency key was already used for a different refund request."
+                )
+            return existing, False
+    remaining = attempt.amount - attempt.refunded_amount
+    if attempt.status not in PAID:
+        raise RefundNotAllowed("only a paid attempt can be refunded")
+    if not 0 < amount <= remaining:
+        raise RefundNotAllowed(f"the refund must be between 1 and {remaining}")
+    order = attempt.order
+    if destination == Refund.Destination.WALLET and order.user is None:
+        raise RefundNotAllowed("a guest order has no wallet to refund to")
+    if destination == Refund.Destination.WALLET and attempt.provider == "wallet":
+        destination = Refund.Destination.ORIGINAL  # the same thing: back to the wallet
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            refund = Refund.objects.create(
+                attempt=attempt,
+                amount=amount,
+                currency=attempt.currency,
+                destination=destination,
+                reason=reason,
+                created_by=actor,
+                idempotency_key=idempotency_key or f"auto-{uuid.uuid4()}",
+                request_fingerprint=fingerprint,
+                created_at=now,
+                next_send_at=now + _retry_delay(1),
+            )
+    except IntegrityError:
+        # The same key raced us on another attempt: theirs, not a replay of ours.
+        raise IdempotencyConflict("This idempotency key is already in use.") from None
+    if order.kind == Order.Kind.WALLET_TOP_UP:
+        _take_back_top_up(attempt=attempt, refund=refund, actor=actor)
+    attempt.refunded_amount += amount
+    attempt.save(update_fields=["refunded_amount", "updated_at"])
+    PaymentEvent.objects.create(
+        attempt=attempt,
+        kind=PaymentEvent.Kind.REFUND,
+        to_status=R.PENDING,
+        actor=actor,
+        message=f"refund of {amount} to {destination} requested: {reason}"[:500],
+        payload={"refund": str(refund.public_id), "amount": amount, "to": destination},
+    )
+    return refund, True
+
+
+def refund_create(
+    *,
+    attempt: PaymentAttempt,
+    amount: int,
+    destination: str,
+    reason: str,
+    actor: str,
+    idempotency_key: str = "",
+) -> Refund:
+    """Refund `amount` of a paid attempt. Returns the refund: succeeded, pending or failed.
+
+    With a key already used for the same request, returns that refund; a still pending one is
+    sent again under its own key (a replay at the provider), so a retry learns the outcome.
+    """
+    refund, created = refund_request(
+        attempt=attempt,
+        amount=amount,
+        destination=destination,
+        reason=reason,
+        actor=actor,
+        idempotency_key=idempotency_key,
+    )
+    return refund_send(refund=refund) if created or refund.status == R.PENDING else refund
 
 
 def _take_back_top_up(*, attempt: PaymentAttempt, refund: Refund, actor: str) -> None:
@@ -81,10 +207,27 @@ def _take_back_top_up(*, attempt: PaymentAttempt, refund: Refund, actor: str) ->
         raise RefundNotAllowed("the wallet no longer holds this top-up") from exc
 
 
-def refund_send(*, refund: Refund) -> Refund:
-    """Send a pending refund. A provider that does not answer leaves it pending."""
+def _give_back_top_up(*, refund: Refund, actor: str) -> None:
+    """The money did not leave: the top-up credit taken for it goes back, once per refund."""
     attempt = refund.attempt
-    key = f"refund-{refund.public_id}"
+    if attempt.order.kind != Order.Kind.WALLET_TOP_UP:
+        return
+    wallet_move(
+        user=attempt.order.user,
+        currency=attempt.currency,
+        amount=refund.amount,
+        kind=WalletEntry.Kind.ADJUSTMENT,
+        reference=f"top-up-refund-back-{refund.public_id}",
+        note="top-up refund did not go through",
+        actor=actor,
+    )
+
+
+def refund_send(*, refund: Refund) -> Refund:
+    """Send a pending refund under its own key. A provider that does not answer leaves it
+    pending; the sweep sends it again with the same key."""
+    attempt = refund.attempt
+    key = refund.provider_key
     try:
         if refund.destination == Refund.Destination.WALLET:
             entry = wallet_move(
@@ -101,52 +244,241 @@ def refund_send(*, refund: Refund) -> Refund:
             result = get_gateway(attempt.provider).refund(
                 reference=attempt.provider_reference, amount=refund.amount, idempotency_key=key
             )
-    except GatewayError:
+    except GatewayError as exc:
+        logger.info("refund %s: no answer from the provider (%s)", refund.public_id, exc)
         return refund
     return refund_settle(refund=refund, result=result)
 
 
 @transaction.atomic
-def refund_settle(*, refund: Refund, result: RefundResult) -> Refund:
-    """Record the provider's answer once; move the attempt and the order on a success."""
+def refund_settle(*, refund: Refund, result: RefundResult, actor: str = "provider") -> Refund:
+    """Record the provider's answer once; move the attempt and the order on a success.
+
+    A refund we gave up on (`no_answer`) that the provider says succeeded is recorded too: the
+    money went back, so the amount is reserved again and staff are told.
+    """
     attempt = PaymentAttempt.objects.select_for_update().get(pk=refund.attempt_id)
-    refund = Refund.objects.select_for_update().get(pk=refund.pk)
-    if refund.status != Refund.Status.PENDING:
+    refund = (
+        Refund.objects.select_for_update(of=("self",))
+        .select_related("attempt__order")
+        .get(pk=refund.pk)
+    )
+    late = refund.status == R.FAILED and refund.failure_reason == REFUND_NO_ANSWER
+    if refund.status != R.PENDING and not (late and result.succeeded):
         return refund
     refund.provider_reference = refund.provider_reference or result.reference
     if result.pending:
         # The provider finishes later and tells us by webhook; keep its id to match it then.
         refund.save(update_fields=["provider_reference"])
         return refund
-    refund.settled_at = timezone.now()
     if not result.succeeded:
-        refund.status = Refund.Status.FAILED
-        refund.failure_reason = result.failure_reason[:100]
-        refund.save()
-        attempt.refunded_amount -= refund.amount
-        attempt.save(update_fields=["refunded_amount", "updated_at"])
-        PaymentEvent.objects.create(
-            attempt=attempt,
-            kind=PaymentEvent.Kind.REFUND,
-            actor="provider",
+        refund.failure_reason = (result.failure_reason or "failed")[:100]
+        refund_transition(
+            refund=refund,
+            to=R.FAILED,
+            actor=actor,
             message=f"refund of {refund.amount} failed: {refund.failure_reason}",
-            payload={"refund": str(refund.public_id), "status": "failed"},
+            extra_fields=("provider_reference", "failure_reason"),
         )
+        _release(attempt=attempt, refund=refund, actor=actor)
         return refund
-    refund.status = Refund.Status.SUCCEEDED
-    refund.save()
-    done = sum(
-        attempt.refunds.filter(status=Refund.Status.SUCCEEDED).values_list("amount", flat=True)
+    if late:
+        if attempt.refunded_amount + refund.amount > attempt.amount:
+            # Something else used the amount meanwhile: never record more than was paid.
+            _alert_staff_later(refund, "late_success_over_amount")
+            return refund
+        attempt.refunded_amount += refund.amount
+        attempt.save(update_fields=["refunded_amount", "updated_at"])
+        if attempt.order.kind == Order.Kind.WALLET_TOP_UP:
+            # The credit we gave back at give-up is taken again, as far as the wallet holds it.
+            try:
+                _take_back_top_up(attempt=attempt, refund=refund, actor=actor)
+            except RefundNotAllowed:
+                logger.warning("refund %s: late success, top-up credit spent", refund.public_id)
+        _alert_staff_later(refund, "late_success")
+    refund_transition(
+        refund=refund,
+        to=R.SUCCEEDED,
+        actor=actor,
+        message=f"refund of {refund.amount} succeeded" + (" after we gave up" if late else ""),
+        extra_fields=("provider_reference",),
     )
+    _attempt_follows(attempt=attempt, refund=refund, actor=actor)
+    return refund
+
+
+def _release(*, attempt: PaymentAttempt, refund: Refund, actor: str) -> None:
+    """A refund that did not happen gives back its reservation (and a top-up's credit)."""
+    attempt.refunded_amount -= refund.amount
+    attempt.save(update_fields=["refunded_amount", "updated_at"])
+    _give_back_top_up(refund=refund, actor=actor)
+
+
+def _attempt_follows(*, attempt: PaymentAttempt, refund: Refund, actor: str) -> None:
+    """The attempt and its order say refunded or partially refunded, from what really went."""
+    done = sum(attempt.refunds.filter(status=R.SUCCEEDED).values_list("amount", flat=True))
     target = S.REFUNDED if done >= attempt.amount else S.PARTIALLY_REFUNDED
+    if attempt.status == S.REFUNDED:
+        return  # already all the way (a late refund cannot add to it)
     attempt_transition(
         attempt=attempt,
         to=target,
-        actor=refund.created_by,
+        actor=actor,
         message=f"refund of {refund.amount} succeeded",
         payload={"refund": str(refund.public_id)},
     )
     order = Order.objects.select_for_update().get(pk=attempt.order_id)
     order_target = OrderStatus.REFUNDED if target == S.REFUNDED else OrderStatus.PARTIALLY_REFUNDED
-    order_transition(order=order, to=order_target)
+    if order.status != OrderStatus.REFUNDED:
+        order_transition(order=order, to=order_target)
+
+
+def _alert_staff_later(refund: Refund, kind: str) -> None:
+    from ..tasks import alert_refund_staff
+
+    refund_id = refund.pk
+    transaction.on_commit(lambda: alert_refund_staff.delay(refund_id, kind))
+
+
+# --- Pending refunds: sent again, then given up loudly ------------------------------------------
+
+
+def _retry_delay(sends: int) -> timedelta:
+    """The wait before send number `sends + 1`: doubling from the base, capped at an hour."""
+    base = settings.PAYMENTS_REFUND_RETRY_SECONDS
+    return timedelta(seconds=min(base * 2 ** max(sends - 1, 0), 3600))
+
+
+@transaction.atomic
+def refund_give_up(*, refund: Refund) -> Refund:
+    """No answer within the limit: fail with `no_answer`, give the money back, tell people.
+
+    The provider may still have done it: staff are told the key to look up, and a later
+    success from the provider is recorded (the one late move the table allows).
+    """
+    attempt = PaymentAttempt.objects.select_for_update().get(pk=refund.attempt_id)
+    refund = (
+        Refund.objects.select_for_update(of=("self",))
+        .select_related("attempt__order")
+        .get(pk=refund.pk)
+    )
+    if refund.status != R.PENDING:
+        return refund
+    refund.failure_reason = REFUND_NO_ANSWER
+    refund_transition(
+        refund=refund,
+        to=R.FAILED,
+        actor="refund-sweep",
+        message="no answer from the provider within the refund limit",
+        extra_fields=("failure_reason",),
+    )
+    _release(attempt=attempt, refund=refund, actor="refund-sweep")
+    _alert_staff_later(refund, "given_up")
+    return refund
+
+
+def refund_retry(*, refund: Refund) -> Refund:
+    """Send one pending refund again with its own key, or give it up past the limit."""
+    limit = timedelta(hours=settings.PAYMENTS_REFUND_GIVE_UP_HOURS)
+    if timezone.now() - refund.created_at >= limit:
+        return refund_give_up(refund=refund)
+    sends = refund.sends + 1
+    # Book the next try before calling out, so a crash mid-call does not retry at once.
+    Refund.objects.filter(pk=refund.pk, status=R.PENDING).update(
+        sends=sends, next_send_at=timezone.now() + _retry_delay(sends)
+    )
+    refund.sends = sends
+    return refund_send(refund=refund)
+
+
+def refunds_retry_pending() -> int:
+    """Every pending refund whose next send is due: sent again or given up. Returns how many
+    were settled."""
+    due = (
+        Refund.objects.filter(status=R.PENDING, next_send_at__lte=timezone.now())
+        .select_related("attempt__order")
+        .order_by("next_send_at")[:200]
+    )
+    count = 0
+    for refund in due:
+        try:
+            refund = refund_retry(refund=refund)
+        except Exception:  # noqa: BLE001 - one bad refund must not stop the others
+            logger.exception("retrying refund %s failed", refund.public_id)
+            continue
+        if refund.status != R.PENDING:
+            count += 1
+    return count
+
+
+# --- Refunds made at the provider (its dashboard, its support) ----------------------------------
+
+
+@transaction.atomic
+def refund_record_external(
+    *, attempt: PaymentAttempt, reference: str, amount: int, currency: str, actor: str
+) -> Refund | None:
+    """Record a refund the provider made without us, once per provider reference.
+
+    The money has already gone back, so it is recorded as succeeded and the attempt and order
+    follow. What cannot be true (another currency, more than was paid) is not recorded: staff
+    are told instead. Returns the refund, or None when it was not recorded.
+    """
+    attempt = (
+        PaymentAttempt.objects.select_for_update(of=("self",))
+        .select_related("order")
+        .get(pk=attempt.pk)
+    )
+    existing = Refund.objects.filter(attempt=attempt, provider_reference=reference).first()
+    if existing is not None:
+        return existing  # told twice (refund.* and charge.refunded, or a redelivery)
+    why = ""
+    if currency.upper() != attempt.currency.upper():
+        why = f"its currency {currency} is not the payment's {attempt.currency}"
+    elif amount <= 0:
+        why = "it has no amount"
+    elif attempt.status not in PAID:
+        why = f"the payment is {attempt.status}"
+    elif attempt.refunded_amount + amount > attempt.amount:
+        why = (
+            f"with the {attempt.refunded_amount} already refunded it would exceed "
+            f"the {attempt.amount} paid"
+        )
+    if why:
+        from ..tasks import alert_unrecorded_refund
+
+        args = (attempt.pk, reference, amount, currency, why)
+        transaction.on_commit(lambda: alert_unrecorded_refund.delay(*args))
+        return None
+    provider = f"provider:{attempt.provider}"
+    refund = Refund.objects.create(
+        attempt=attempt,
+        amount=amount,
+        currency=attempt.currency,
+        destination=Refund.Destination.ORIGINAL,
+        reason="made at the provider",
+        created_by=provider,
+        provider_reference=reference,
+    )
+    attempt.refunded_amount += amount
+    attempt.save(update_fields=["refunded_amount", "updated_at"])
+    PaymentEvent.objects.create(
+        attempt=attempt,
+        kind=PaymentEvent.Kind.REFUND,
+        to_status=R.PENDING,
+        actor=actor[:120],
+        message=f"refund of {amount} made at the provider ({reference})"[:500],
+        payload={"refund": str(refund.public_id), "amount": amount, "reference": reference},
+    )
+    if attempt.order.kind == Order.Kind.WALLET_TOP_UP:
+        try:
+            _take_back_top_up(attempt=attempt, refund=refund, actor=provider)
+        except RefundNotAllowed:
+            # The card got the money back and the wallet spent it: recorded, and staff look.
+            from ..tasks import alert_unrecorded_refund
+
+            args = (attempt.pk, reference, amount, currency, "the wallet no longer holds it")
+            transaction.on_commit(lambda: alert_unrecorded_refund.delay(*args))
+    refund_transition(refund=refund, to=R.SUCCEEDED, actor=actor)
+    _attempt_follows(attempt=attempt, refund=refund, actor=actor)
     return refund

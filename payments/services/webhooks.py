@@ -2,12 +2,15 @@
 
 Events may come late, twice, or out of order. Each one is turned into the same `ChargeResult` a
 direct answer would give and applied with `attempt_apply_result`, which only moves forward.
+Refund events settle our refunds (found by the key we sent as metadata, or the refund id) and
+record, once per provider refund, the refunds someone made at the provider without us.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -19,13 +22,20 @@ from django.utils import timezone
 
 from ..gateways import RefundResult
 from ..gateways.stripe import result_from_intent
-from ..models import PROVIDER_KEY_PREFIX, PaymentAttempt, Refund, WebhookEvent
+from ..models import (
+    PROVIDER_KEY_PREFIX,
+    REFUND_KEY_PREFIX,
+    PaymentAttempt,
+    Refund,
+    WebhookEvent,
+)
 from .attempts import PaymentError, attempt_apply_result
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_TOLERANCE_SECONDS = 300
-REFUND_EVENTS = {"refund.created", "refund.updated", "refund.failed"}
+# Events whose object is a Refund (charge.refund.updated is the older name some methods send).
+REFUND_EVENTS = {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}
 INTENT_EVENTS = {
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
@@ -107,25 +117,82 @@ def _attempt_for(provider: str, intent: dict[str, Any]) -> PaymentAttempt | None
     return None
 
 
-def _refund_event(provider: str, data: dict[str, Any]) -> str:
-    """An asynchronous refund (Alipay, WeChat Pay, some cards) finished at the provider."""
-    from .refunds import refund_settle
+def _our_refund(provider: str, data: dict[str, Any]) -> Refund | None:
+    """Our refund for a provider refund object: by the key we sent as metadata, else by the
+    provider's id. The key comes first: the event can arrive before we stored the id."""
+    key = str((data.get("metadata") or {}).get("refund_key", ""))
+    if key.startswith(REFUND_KEY_PREFIX):
+        try:
+            public_id = uuid.UUID(key.removeprefix(REFUND_KEY_PREFIX))
+        except ValueError:
+            public_id = None
+        if public_id is not None:
+            refund = Refund.objects.filter(public_id=public_id, attempt__provider=provider).first()
+            if refund is not None:
+                return refund
+    if data.get("id"):
+        return Refund.objects.filter(
+            attempt__provider=provider, provider_reference=data["id"]
+        ).first()
+    return None
 
-    refund = Refund.objects.filter(
-        attempt__provider=provider, provider_reference=data.get("id", "")
-    ).first()
+
+def _refund_event(provider: str, data: dict[str, Any], actor: str) -> str:
+    """A refund moved at the provider: ours settles; one we did not make is recorded."""
+    from .refunds import refund_record_external, refund_settle
+
+    status = str(data.get("status", ""))
+    refund = _our_refund(provider, data)
     if refund is None:
-        return "ignored: no refund of ours"
-    status = data.get("status", "")
+        if status != "succeeded":
+            return f"refund {data.get('id')} we did not make is {status}: waiting"
+        attempt = None
+        if data.get("payment_intent"):
+            attempt = PaymentAttempt.objects.filter(
+                provider=provider, provider_reference=data["payment_intent"]
+            ).first()
+        if attempt is None or not data.get("id"):
+            return "ignored: no payment of ours"
+        recorded = refund_record_external(
+            attempt=attempt,
+            reference=str(data["id"]),
+            amount=int(data.get("amount") or 0),
+            currency=str(data.get("currency") or ""),
+            actor=actor,
+        )
+        if recorded is None:
+            return f"refund {data['id']} not recorded: staff alerted"
+        return f"refund {recorded.public_id} made at the provider is {recorded.status}"
     if status in {"pending", "requires_action"}:
+        if data.get("id"):
+            Refund.objects.filter(pk=refund.pk, provider_reference="").update(
+                provider_reference=data["id"]
+            )
         return f"refund {refund.public_id} still {status}"
     result = RefundResult(
         succeeded=status == "succeeded",
-        reference=data["id"],
+        reference=str(data.get("id", "")),
         failure_reason=data.get("failure_reason") or status,
     )
-    refund = refund_settle(refund=refund, result=result)
+    refund = refund_settle(refund=refund, result=result, actor=actor)
     return f"refund {refund.public_id} is {refund.status}"
+
+
+def _charge_refunded(provider: str, charge: dict[str, Any], actor: str) -> str:
+    """`charge.refunded`: the charge carries its refunds only when they were expanded; each
+    one is handled like a refund event (the refund.* events for it change nothing more)."""
+    listed = (charge.get("refunds") or {}).get("data") or []
+    if not listed:
+        return "charge refunded: its refunds come as refund.* events"
+    outcomes = [
+        _refund_event(
+            provider,
+            {**item, "payment_intent": item.get("payment_intent") or charge.get("payment_intent")},
+            actor,
+        )
+        for item in listed
+    ]
+    return "; ".join(outcomes)
 
 
 @transaction.atomic
@@ -135,8 +202,11 @@ def webhook_process(*, event_pk: int) -> WebhookEvent:
     if event.processed_at is not None:
         return event
     outcome = "ignored: not an event we act on"
+    actor = f"webhook:{event.provider}:{event.event_id}"
     if event.type in REFUND_EVENTS:
-        outcome = _refund_event(event.provider, event.payload["data"]["object"])
+        outcome = _refund_event(event.provider, event.payload["data"]["object"], actor)
+    elif event.type == "charge.refunded":
+        outcome = _charge_refunded(event.provider, event.payload["data"]["object"], actor)
     elif event.type in INTENT_EVENTS:
         intent = event.payload["data"]["object"]
         attempt = _attempt_for(event.provider, intent)

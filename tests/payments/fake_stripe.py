@@ -80,6 +80,14 @@ class FakeStripe(stripe.HTTPClient):
                         "id": f"re_fake_{len(self.refunds)}",
                         "object": "refund",
                         "amount": int(params["amount"]),
+                        "currency": intent["currency"],
+                        "payment_intent": intent["id"],
+                        "charge": "ch_" + intent["id"].removeprefix("pi_"),
+                        "metadata": {
+                            k[len("metadata[") : -1]: v
+                            for k, v in params.items()
+                            if k.startswith("metadata[")
+                        },
                         "status": self.refund_status,
                     },
                     200,

@@ -48,7 +48,8 @@ def test_partial_then_full_refund_through_the_provider(paid):
     paid.refresh_from_db()
     assert (paid.status, paid.refunded_amount) == (S.REFUNDED, 2400)
     assert Order.objects.get(pk=paid.order_id).status == Order.Status.REFUNDED
-    assert paid.events.filter(kind=PaymentEvent.Kind.REFUND).count() == 2
+    # Each refund: requested (-> pending), then settled (pending -> succeeded).
+    assert paid.events.filter(kind=PaymentEvent.Kind.REFUND).count() == 4
     assert SimulatedRefund.objects.count() == 2
 
 
@@ -156,10 +157,13 @@ def test_staff_refund_from_admin(client, carol_can_refund, paid):
     url = reverse("admin:payments_paymentattempt_refund", args=[paid.pk])
     page = client.get(url)
     assert page.status_code == 200 and "24.00" in page.content.decode()
-    response = client.post(url, {"amount": "5.50", "destination": "original", "reason": "late"})
+    form = {"amount": "5.50", "destination": "original", "reason": "late", "idempotency_key": "a1"}
+    response = client.post(url, form)
     assert response.status_code == 302
     assert Refund.objects.get().amount == 550
-    too_much = client.post(url, {"amount": "100", "destination": "original", "reason": "x"})
+    too_much = client.post(
+        url, {"amount": "100", "destination": "original", "reason": "x", "idempotency_key": "a2"}
+    )
     assert too_much.status_code == 200 and "between 1 and 1850" in too_much.content.decode()
 
 
@@ -183,10 +187,17 @@ def test_staff_refund_api(bob, paid, alice):
     api = APIClient()
     api.force_authenticate(bob)
     url = f"/api/v1/payments/{paid.public_id}/refunds/"
-    response = api.post(url, {"amount": 400, "reason": "damaged"}, format="json")
+    response = api.post(
+        url, {"amount": 400, "reason": "damaged"}, format="json", HTTP_IDEMPOTENCY_KEY="r1"
+    )
     assert response.status_code == 201
     assert response.json()["status"] == "succeeded" and response.json()["amount"] == 400
-    assert api.post(url, {"amount": 5000, "reason": "x"}, format="json").status_code == 409
-    assert api.post(url, {"amount": 0, "reason": "x"}, format="json").status_code == 400
+    too_much = api.post(
+        url, {"amount": 5000, "reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="r2"
+    )
+    assert too_much.status_code == 409
+    zero = api.post(url, {"amount": 0, "reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="r3")
+    assert zero.status_code == 400
     api.force_authenticate(alice)
-    assert api.post(url, {"amount": 1, "reason": "x"}, format="json").status_code == 403
+    stranger = api.post(url, {"amount": 1, "reason": "x"}, format="json", HTTP_IDEMPOTENCY_KEY="r4")
+    assert stranger.status_code == 403

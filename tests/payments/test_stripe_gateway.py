@@ -146,7 +146,11 @@ def test_refund_goes_to_stripe_with_a_key_of_its_own(fake):
     assert refund.status == "succeeded" and refund.provider_reference == "re_fake_1"
     sent = fake.requests[-1]
     assert sent["path"] == "/v1/refunds" and sent["key"] == f"refund-{refund.public_id}"
-    assert sent["params"] == {"payment_intent": "pi_fake_0001", "amount": "500"}
+    assert sent["params"] == {
+        "payment_intent": "pi_fake_0001",
+        "amount": "500",
+        "metadata[refund_key]": f"refund-{refund.public_id}",
+    }
 
 
 def test_checkout_page_uses_stripes_payment_element(fake, client, settings):
