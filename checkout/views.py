@@ -136,6 +136,24 @@ def _failure_box(
     )
 
 
+def _pause_on_arrival(request: HttpRequest, availability: list) -> FailureBox | None:
+    """The paused failure box for a browser whose last failed payment left its buyer paused by
+    the risk rules, or None. A browser that never paid here costs no query."""
+    numbers = request.session.get(services.ORDERS_SESSION_KEY)
+    if not numbers:
+        return None
+    last = (
+        PaymentAttempt.objects.select_related("order", "method")
+        .filter(order__number__in=numbers, status=PaymentAttempt.Status.FAILED)
+        .order_by("-created_at")
+        .first()
+    )
+    if last is None or risk.refusal_for(attempt=last) is None:
+        return None
+    entry = failure_for(last.failure_code, last.decline_code)
+    return _failure_box(entry, attempt=last, method=last.method, availability=availability)
+
+
 def _render_checkout(
     request: HttpRequest,
     form: CheckoutForm,
@@ -242,6 +260,12 @@ def checkout(request: HttpRequest) -> HttpResponse:
     payable = [a.method for a in availability if a.available]
     if request.method == "GET":
         form = CheckoutForm(initial=_initial(request), methods=payable)
+        box = _pause_on_arrival(request, availability)
+        if box is not None:
+            # Coming back while paused ("Back to checkout", a new tab): the same words as after
+            # the failure, and no way to pay that a rule would refuse.
+            offered = [replace(a, available=False, reason="risk_paused") for a in availability]
+            return _render_checkout(request, form, cart_obj, offered, failure=box)
         return _render_checkout(request, form, cart_obj, availability)
 
     posted = request.POST.copy()

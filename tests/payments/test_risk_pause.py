@@ -86,6 +86,20 @@ def test_after_the_streak_the_page_offers_no_way_to_pay_and_says_until_when(shop
     assert 'type="radio" name="method"' not in page and "pay-button" not in page
 
 
+def test_coming_back_to_checkout_while_paused_offers_no_way_to_pay(shopper):
+    """"Back to checkout" from the order page, or a new tab: still paused, still says so."""
+    with time_machine.travel(START, tick=False):
+        decline(shopper, 3)
+        response = shopper.get(reverse("checkout:checkout"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "paused until 14:05." in failure_box(response)
+    assert 'type="radio" name="method"' not in page and "pay-button" not in page
+    with time_machine.travel(datetime(2026, 3, 2, 14, 5, tzinfo=UTC), tick=False):
+        page = shopper.get(reverse("checkout:checkout")).content.decode()
+    assert "paused" not in page and 'type="radio" name="method"' in page
+
+
 def test_paying_another_way_anyway_is_refused_and_still_says_until_when(shopper):
     with time_machine.travel(START, tick=False):
         declined = decline(shopper, 3)
