@@ -223,13 +223,10 @@ def checkout_pay(
             # The customer left a 3D Secure / Alipay / WeChat Pay step unfinished and now pays
             # here (the page said so): cancel that one at the provider first, then pay. If it
             # was finished meanwhile, the next round finds the order paid.
-            payment_services.attempt_cancel(attempt=waiting, actor=_customer(user))
+            actor = payment_services.customer_actor(user)
+            payment_services.attempt_cancel(attempt=waiting, actor=actor)
     order.refresh_from_db()
     return CheckoutOutcome(order=order, attempt=attempt)
-
-
-def _customer(user: Any) -> str:
-    return f"customer:{user.email}" if getattr(user, "is_authenticated", False) else "customer"
 
 
 def remember_order(*, session: SessionBase, order: Order) -> None:

@@ -392,6 +392,11 @@ def order_resume(request: HttpRequest, number: str) -> HttpResponse:
     if not order.is_payable or order.kind != Order.Kind.PURCHASE:
         messages.info(request, _("This order is already paid or closed."))
         return redirect("checkout:order_status", order.number)
+    return _back_to_checkout(request, order)
+
+
+def _back_to_checkout(request: HttpRequest, order: Order) -> HttpResponse:
+    """This browser's checkout becomes the unpaid order's: its items, its details, its token."""
     try:
         services.checkout_resume(session=request.session, order=order)
     except services.ProductUnavailable:
@@ -412,7 +417,7 @@ def order_cancel_payment(request: HttpRequest, number: str) -> HttpResponse:
     if waiting is not None:
         try:
             waiting = payment_services.attempt_cancel(
-                attempt=waiting, actor=_customer_actor(request)
+                attempt=waiting, actor=payment_services.customer_actor(request.user)
             )
         except GatewayError:
             messages.error(
@@ -432,18 +437,7 @@ def order_cancel_payment(request: HttpRequest, number: str) -> HttpResponse:
     messages.info(request, _("The unfinished payment was canceled. You were not charged."))
     if order.kind == Order.Kind.WALLET_TOP_UP:
         return redirect("checkout:wallet_top_up")
-    try:
-        services.checkout_resume(session=request.session, order=order)
-    except services.ProductUnavailable:
-        messages.error(request, _("Sorry, that product is no longer available."))
-        return redirect("checkout:order_status", order.number)
-    request.session[CHECKOUT_TOKEN_KEY] = order.checkout_token
-    return redirect("checkout:checkout")
-
-
-def _customer_actor(request: HttpRequest) -> str:
-    user = request.user
-    return f"customer:{user.email}" if user.is_authenticated else "customer"
+    return _back_to_checkout(request, order)
 
 
 @require_http_methods(["GET", "POST"])

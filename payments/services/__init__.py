@@ -14,6 +14,7 @@ from .attempts import (
     attempt_pay,
     attempt_send,
     attempt_transition,
+    customer_actor,
     simulator_action_complete,
 )
 from .reconcile import (
@@ -58,6 +59,7 @@ __all__ = [
     "attempt_refresh",
     "attempt_send",
     "attempt_transition",
+    "customer_actor",
     "expire_waiting_actions",
     "reconcile_attempts",
     "refund_create",

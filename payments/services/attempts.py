@@ -207,7 +207,7 @@ def attempt_create(
         attempt=attempt,
         kind=PaymentEvent.Kind.CREATED,
         to_status=S.CREATED,
-        actor=_actor(user),
+        actor=customer_actor(user),
         payload={"method": method.code, "amount": order.total, "currency": order.currency},
     )
     return attempt, True
@@ -217,7 +217,8 @@ def _is_owner(user: Any, order: Order) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and order.user_id == user.pk
 
 
-def _actor(user: Any) -> str:
+def customer_actor(user: Any) -> str:
+    """How a customer is named on a timeline: by email when signed in."""
     if getattr(user, "is_authenticated", False):
         return f"customer:{user.email}"
     return "customer:guest"
