@@ -105,7 +105,7 @@ def record_attempt_moved(*, attempt: PaymentAttempt, from_status: str) -> None:
 def _method_code(attempt: PaymentAttempt) -> str:
     from payments.models import PaymentAttempt, PaymentMethod
 
-    if PaymentAttempt.method.is_cached(attempt):  # type: ignore[attr-defined]
+    if PaymentAttempt.method.is_cached(attempt):
         return attempt.method.code
     return str(PaymentMethod.objects.values_list("code", flat=True).get(pk=attempt.method_id))
 
