@@ -28,8 +28,9 @@ class RequestIdMiddleware:
     """Bind one id for the whole request (logs, queued tasks, outbox rows, Sentry events) and
     answer it in X-Request-ID, so a customer's "it failed" can be found in the logs.
 
-    Works in both modes: under daphne (ASGI) Django calls it as a coroutine, and the id, a
-    context variable, follows into the sync views asgiref runs in threads.
+    Works in both modes. Django awaits it when everything after it is async; with a sync-only
+    middleware after it (as now) it runs in the thread asgiref gives the sync chain under
+    daphne. Either way the id is a context variable, so it follows into threads and tasks.
     """
 
     sync_capable = True

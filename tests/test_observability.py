@@ -135,7 +135,7 @@ def test_a_log_line_during_a_request_carries_its_id(client, json_log):
 
 @pytest.mark.django_db(transaction=True)
 def test_under_asgi_the_id_follows_into_the_sync_view(async_client, json_log):
-    """daphne runs the middleware as a coroutine and the view in a thread: the id crosses."""
+    """Through Django's ASGI handler (as under daphne): the id reaches the view's log line."""
 
     async def scenario():
         rejected = await async_client.post(
@@ -151,6 +151,34 @@ def test_under_asgi_the_id_follows_into_the_sync_view(async_client, json_log):
     [line] = [entry for entry in json_log() if entry["logger"] == "payments.views"]
     assert line["request_id"] == "req-async-1"
     assert NEW_ID.fullmatch(fresh["X-Request-ID"])
+
+
+def test_the_middleware_binds_the_id_when_awaited_and_when_called():
+    """Django picks the mode from the middleware after it: both must bind and answer the id."""
+    from asgiref.sync import iscoroutinefunction
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from config.middleware import RequestIdMiddleware
+
+    async def async_view(request):
+        await asyncio.sleep(0)
+        return HttpResponse(current_request_id())
+
+    def sync_view(request):
+        return HttpResponse(current_request_id())
+
+    awaited = RequestIdMiddleware(async_view)
+    assert iscoroutinefunction(awaited)
+    request = RequestFactory().get("/", HTTP_X_REQUEST_ID="req-awaited")
+    response = asyncio.run(awaited(request))
+    assert (response.content, response["X-Request-ID"]) == (b"req-awaited", "req-awaited")
+    assert request.request_id == "req-awaited"
+    called = RequestIdMiddleware(sync_view)
+    assert not iscoroutinefunction(called)
+    response = called(RequestFactory().get("/", HTTP_X_REQUEST_ID="req-called"))
+    assert (response.content, response["X-Request-ID"]) == (b"req-called", "req-called")
+    assert current_request_id() == ""
 
 
 # --- Into Celery tasks ----------------------------------------------------------------------
@@ -528,6 +556,8 @@ def test_webhook_outcomes_and_refunds_are_counted_once(client, waiting, scrape):
     assert moved(events, provider="stripe", outcome="ignored") == 0
     assert moved("checkout_refunds_total", status="succeeded") == 1
     assert moved("checkout_refunds_total", status="failed") == 0
+    # A refund moves the paid attempt on (partially_refunded): not a new final answer.
+    assert moved("checkout_payment_attempts_total", method="card", status="partially_refunded") == 0
     # Two final answers (the webhook's, the paid one's); the refund and the replay add none.
     assert moved("checkout_payment_attempts_total", method="card", status="succeeded") == 2
 
