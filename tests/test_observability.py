@@ -10,16 +10,20 @@ import json
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
+import time
+import uuid
 from pathlib import Path
 from unittest import mock
 
 import pytest
 import stripe
+from asgiref.sync import sync_to_async
 from celery import signals
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -29,7 +33,8 @@ from config.request_context import current_request_id, request_id_bound
 from payments import services
 from payments.models import AttemptStatus, PaymentAttempt
 from payments.tasks import process_webhook_event
-from tests.factories import OrderFactory
+from tests.conftest import ON_POSTGRES, ON_REDIS, test_database_url
+from tests.factories import OrderFactory, PaymentMethodFactory
 from tests.payments.test_webhooks import event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,7 +149,11 @@ def test_under_asgi_the_id_follows_into_the_sync_view(async_client, json_log):
             content_type="application/json",
             headers={"Stripe-Signature": "t=1,v1=bad", "X-Request-ID": "req-async-1"},
         )
-        return rejected, await async_client.get("/metrics")
+        fresh = await async_client.get("/metrics")
+        # Views ran in asgiref's thread: close what they opened there, or PostgreSQL's test
+        # database cannot be dropped at the end.
+        await sync_to_async(connections.close_all)()
+        return rejected, fresh
 
     response, fresh = asyncio.run(scenario())
     assert response.status_code == 400 and response["X-Request-ID"] == "req-async-1"
@@ -630,3 +639,69 @@ def test_processes_sharing_a_multiprocess_folder_are_added_up(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert sample(result.stdout, "checkout_outbox_deliveries_total", outcome="sent") == 2
+
+
+# --- A real worker -------------------------------------------------------------------------
+
+
+@pytest.mark.worker
+@pytest.mark.skipif(
+    not (ON_POSTGRES and ON_REDIS),
+    reason="needs a real worker on shared services: set DATABASE_URL=postgres://... and "
+    "REDIS_URL=redis://...",
+)
+def test_a_real_worker_logs_the_task_under_the_request_id(tmp_path, transactional_db):
+    """The whole way: the id goes into the message header on Redis, a separate worker process
+    binds it and writes JSON lines carrying it (through Django's LOGGING, not Celery's)."""
+    method = PaymentMethodFactory(code="card")
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "CELERY_QUEUE": queue,
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "LOG_FORMAT": "json",
+    }
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo"]
+            + ["--loglevel=INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = queue
+    celery_app.conf.task_always_eager = False
+    try:
+        with request_id_bound("req-real-worker"):
+            services.attempt_pay(
+                order=OrderFactory(email="w@example.com"),
+                method=method,
+                idempotency_key="real-worker",
+                payment_method="pm_card_visa",
+            )
+        deadline = time.monotonic() + 45
+        found: list[dict[str, str]] = []
+        while time.monotonic() < deadline and not found:
+            time.sleep(0.25)
+            for line in log.read_text().splitlines():
+                entry = json.loads(line) if line.startswith("{") else {}
+                if "send_order_receipt" in entry.get("message", "") and "succeeded" in (
+                    entry.get("message", "")
+                ):
+                    found.append(entry)
+        assert found, log.read_text()[-3000:]
+        assert [(e["logger"], e["request_id"]) for e in found] == [
+            ("celery.app.trace", "req-real-worker")
+        ]
+    finally:
+        celery_app.conf.task_default_queue = previous
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        connection.close()
