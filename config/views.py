@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -14,6 +15,11 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from . import metrics as app_metrics
 
 
 def _check_database() -> None:
@@ -79,10 +85,6 @@ def _metrics_allowed(request: HttpRequest) -> bool:
     return bool(token) and constant_time_compare(header, f"Bearer {token}")
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-
-
 def _queue_length() -> int | None:
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     if settings.CELERY_BROKER_URL.startswith("filesystem"):
@@ -95,75 +97,58 @@ def _queue_length() -> int | None:
     return None
 
 
+class _CurrentState(Collector):
+    """Gauges read at scrape time from small tables and the broker, never from attempts:
+    each method's health, the task queue's length and the webhook backlog's age."""
+
+    def collect(self) -> Iterator[Metric]:
+        from django.utils import timezone
+
+        from payments.models import MethodHealth, PaymentMethod, WebhookEvent
+
+        health = GaugeMetricFamily(
+            "checkout_payment_method_health",
+            "1 for the state each method is in.",
+            labels=["method", "state"],
+        )
+        # One query: a method with no health row has never tripped, so it is healthy.
+        for code, state in PaymentMethod.objects.order_by("code").values_list(
+            "code", "health__state"
+        ):
+            current = state or MethodHealth.State.HEALTHY
+            for candidate in MethodHealth.State.values:
+                health.add_metric([code, candidate], 1 if candidate == current else 0)
+        yield health
+        queued = _queue_length()
+        if queued is not None:
+            queue = GaugeMetricFamily(
+                "checkout_task_queue_length", "Tasks waiting in the Celery queue.", labels=["queue"]
+            )
+            queue.add_metric([settings.CELERY_TASK_DEFAULT_QUEUE], queued)
+            yield queue
+        oldest = (
+            WebhookEvent.objects.filter(processed_at__isnull=True)
+            .order_by("received_at")
+            .values_list("received_at", flat=True)
+            .first()
+        )
+        lag = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+        yield GaugeMetricFamily(
+            "checkout_webhook_lag_seconds",
+            "Age of the oldest webhook event not processed yet.",
+            value=round(lag, 3),
+        )
+
+
 @never_cache
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus text format: attempts by method and outcome, confirmation time, method health,
-    task queue length and webhook lag."""
-    from django.utils import timezone
-
-    from payments.models import MethodHealth, PaymentMethod, WebhookEvent
-    from payments.selectors import CONFIRMATION_BUCKETS, attempt_counts, confirmation_histogram
-
+    """Prometheus text: attempts by method and final status, confirmation time, refunds,
+    webhook events and outbox deliveries (counted as they happen, see config.metrics), then
+    method health, task queue length and webhook lag read now."""
     if not _metrics_allowed(request):
         return HttpResponse("forbidden\n", status=403, content_type="text/plain")
-    out = [
-        "# HELP checkout_payment_attempts_total Payment attempts by method and status.",
-        "# TYPE checkout_payment_attempts_total counter",
-    ]
-    for method, status, count in attempt_counts():
-        labels = f'method="{_label(method)}",status="{status}"'
-        out.append(f"checkout_payment_attempts_total{{{labels}}} {count}")
-    out += [
-        "# HELP checkout_payment_confirmation_seconds Time from an attempt to its final answer.",
-        "# TYPE checkout_payment_confirmation_seconds histogram",
-    ]
-    for row in confirmation_histogram():
-        method = _label(row["method__code"])
-        for bound in CONFIRMATION_BUCKETS:
-            out.append(
-                f'checkout_payment_confirmation_seconds_bucket{{method="{method}",le="{bound}"}} '
-                f"{row[f'le_{bound}']}"
-            )
-        out.append(
-            f'checkout_payment_confirmation_seconds_bucket{{method="{method}",le="+Inf"}} '
-            f"{row['count']}"
-        )
-        total = row["total"].total_seconds() if row["total"] is not None else 0
-        out.append(f'checkout_payment_confirmation_seconds_sum{{method="{method}"}} {total:.3f}')
-        out.append(
-            f'checkout_payment_confirmation_seconds_count{{method="{method}"}} {row["count"]}'
-        )
-    out += [
-        "# HELP checkout_payment_method_health 1 for the state each method is in.",
-        "# TYPE checkout_payment_method_health gauge",
-    ]
-    states = dict(MethodHealth.objects.values_list("method__code", "state"))
-    for code in PaymentMethod.objects.order_by("code").values_list("code", flat=True):
-        current = states.get(code, MethodHealth.State.HEALTHY)
-        for state in MethodHealth.State.values:
-            value = 1 if state == current else 0
-            out.append(
-                f'checkout_payment_method_health{{method="{_label(code)}",state="{state}"}} {value}'
-            )
-    queued = _queue_length()
-    if queued is not None:
-        out += [
-            "# HELP checkout_task_queue_length Tasks waiting in the Celery queue.",
-            "# TYPE checkout_task_queue_length gauge",
-            f'checkout_task_queue_length{{queue="{_label(settings.CELERY_TASK_DEFAULT_QUEUE)}"}} '
-            f"{queued}",
-        ]
-    oldest = (
-        WebhookEvent.objects.filter(processed_at__isnull=True)
-        .order_by("received_at")
-        .values_list("received_at", flat=True)
-        .first()
-    )
-    lag = (timezone.now() - oldest).total_seconds() if oldest else 0
-    out += [
-        "# HELP checkout_webhook_lag_seconds Age of the oldest webhook event not processed yet.",
-        "# TYPE checkout_webhook_lag_seconds gauge",
-        f"checkout_webhook_lag_seconds {lag:.3f}",
-    ]
-    return HttpResponse("\n".join(out) + "\n", content_type="text/plain; version=0.0.4")
+    state = CollectorRegistry(auto_describe=False)
+    state.register(_CurrentState())
+    body = app_metrics.render_counters() + generate_latest(state)
+    return HttpResponse(body, content_type=app_metrics.CONTENT_TYPE)

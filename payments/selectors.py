@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -165,40 +164,3 @@ def alternatives_for(*, attempt: PaymentAttempt, entry: Failure) -> list[Alterna
             same.append(Alternative(row.method, _("Trying again may work.")))
     # Other methods first: the same one again is the last resort.
     return offered + same
-
-
-# Upper bounds (seconds) of the confirmation-time histogram.
-CONFIRMATION_BUCKETS = (1, 2, 5, 10, 30, 60, 300, 1800)
-
-
-def attempt_counts() -> list[tuple[str, str, int]]:
-    """(method code, status, count) for every attempt ever made."""
-    from django.db.models import Count
-
-    rows = (
-        PaymentAttempt.objects.values("method__code", "status")
-        .annotate(n=Count("id"))
-        .order_by("method__code", "status")
-    )
-    return [(r["method__code"], r["status"], r["n"]) for r in rows]
-
-
-def confirmation_histogram() -> list[Mapping[str, Any]]:
-    """Per method: how many settled attempts got their final answer within each bucket, their
-    count and the total seconds, computed in one query."""
-    from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
-
-    took = ExpressionWrapper(F("settled_at") - F("created_at"), output_field=DurationField())
-    buckets = {
-        f"le_{bound}": Count(
-            "id", filter=Q(settled_at__lte=F("created_at") + timedelta(seconds=bound))
-        )
-        for bound in CONFIRMATION_BUCKETS
-    }
-    rows = (
-        PaymentAttempt.objects.filter(settled_at__isnull=False)
-        .values("method__code")
-        .annotate(count=Count("id"), total=Sum(took), **buckets)
-        .order_by("method__code")
-    )
-    return list(rows)

@@ -3,14 +3,20 @@ QR code would show. They exist only so the demo and the tests can walk those jou
 
 from __future__ import annotations
 
+import logging
+
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config import metrics
+
 from . import services
 from .models import PaymentAttempt
+
+logger = logging.getLogger(__name__)
 
 
 @require_http_methods(["GET", "POST"])
@@ -45,5 +51,7 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
             signature=request.headers.get("Stripe-Signature", ""),
         )
     except services.WebhookRejected as exc:
+        logger.warning("webhook from %s rejected: %s", provider, exc)
+        metrics.record_webhook(provider=provider, outcome="rejected")
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse({"received": True, "duplicate": not created})

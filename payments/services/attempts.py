@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from checkout.models import Order, OrderStatus
 from checkout.status import order_broadcast, order_transition
+from config import metrics
 
 from ..failures import failure_for
 from ..gateways import (
@@ -122,6 +123,8 @@ def attempt_transition(
         message=message[:500],
         payload=payload or {},
     )
+    logger.info("attempt %s: %s -> %s (%s)", attempt.public_id, from_status, to, actor)
+    metrics.record_attempt_moved(attempt=attempt, from_status=from_status)
     # Read the number alone: caching attempt.order here would hand callers a stale order.
     number = Order.objects.values_list("number", flat=True).get(pk=attempt.order_id)
     transaction.on_commit(lambda: order_broadcast(number, attempt=to))

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from checkout.models import Order, OrderStatus
 from checkout.status import order_transition
+from config import metrics
 
 from ..gateways import GatewayError, RefundResult, get_gateway
 from ..models import (
@@ -77,6 +78,7 @@ def refund_transition(
         message=(message or f"refund of {refund.amount} {to}")[:500],
         payload={"refund": str(refund.public_id), "amount": refund.amount, **(payload or {})},
     )
+    metrics.record_refund(status=to)
     from ..tasks import notify_refund_customer
 
     refund_id = refund.pk

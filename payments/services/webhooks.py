@@ -20,6 +20,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config import metrics
+
 from ..gateways import RefundResult
 from ..gateways.stripe import result_from_intent
 from ..models import (
@@ -89,6 +91,7 @@ def webhook_ingest(*, provider: str, body: bytes, signature: str) -> tuple[Webho
             created = False
         if event.processed_at is None:
             _queue(event.pk)
+    metrics.record_webhook(provider=provider, outcome="received" if created else "duplicate")
     return event, created
 
 
@@ -224,6 +227,10 @@ def webhook_process(*, event_pk: int) -> WebhookEvent:
     event.processed_at = timezone.now()
     event.outcome = outcome[:200]
     event.save(update_fields=["processed_at", "outcome"])
+    logger.info("webhook %s %s (%s): %s", event.provider, event.event_id, event.type, outcome)
+    metrics.record_webhook(
+        provider=event.provider, outcome="ignored" if outcome.startswith("ignored") else "processed"
+    )
     return event
 
 

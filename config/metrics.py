@@ -1,0 +1,136 @@
+"""Prometheus metrics, counted where things happen, so a scrape reads counters instead of
+scanning every attempt ever made.
+
+Each process counts in memory (prometheus-client's default registry). Under several web
+processes and Celery workers set PROMETHEUS_MULTIPROC_DIR to an empty folder shared by all of
+them (wiped at each deploy, before any process starts): each process then writes its counts to
+files there and a scrape of any web process adds them all up. The variable must be set before
+the processes start, because prometheus-client chooses how to store values when it is imported.
+
+Counts are added when the transaction that made the change commits: a rolled-back settlement
+never counted. They start at zero with each deploy (or process, without the shared folder);
+Prometheus' rate() and increase() are built for that.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+if TYPE_CHECKING:
+    from payments.models import PaymentAttempt
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+# Seconds from an attempt's creation to its final answer: card payments land in the first
+# buckets, bank redirects and "unknown" answers settled by reconciliation in the last.
+CONFIRMATION_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
+
+# The *_created series would be one more line per label set, meaningless across processes.
+disable_created_metrics()
+
+PAYMENT_ATTEMPTS = Counter(
+    "checkout_payment_attempts",
+    "Payment attempts that got their final answer, by method and final status "
+    "(succeeded, failed, canceled). Success rate: succeeded / all, per method.",
+    ["method", "status"],
+)
+LATE_CONFIRMATIONS = Counter(
+    "checkout_payment_late_confirmations",
+    "Attempts we had failed or canceled that the provider later said were paid.",
+    ["method"],
+)
+CONFIRMATION_SECONDS = Histogram(
+    "checkout_payment_confirmation_seconds",
+    "Time from an attempt's creation to its final answer.",
+    ["method"],
+    buckets=CONFIRMATION_BUCKETS,
+)
+REFUNDS = Counter(
+    "checkout_refunds",
+    "Refund status changes, by the status reached (succeeded, failed).",
+    ["status"],
+)
+WEBHOOK_EVENTS = Counter(
+    "checkout_webhook_events",
+    "Provider events: received (new), duplicate, rejected (bad signature or body), "
+    "processed (acted on), ignored (not ours or not an event we act on).",
+    ["provider", "outcome"],
+)
+OUTBOX_DELIVERIES = Counter(
+    "checkout_outbox_deliveries",
+    "Outbox deliveries by outcome (for example sent, retried, given_up).",
+    ["outcome"],
+)
+
+
+def _after_commit(action: object) -> None:
+    transaction.on_commit(action)  # type: ignore[arg-type]
+
+
+def record_attempt_moved(*, attempt: PaymentAttempt, from_status: str) -> None:
+    """Count an attempt's move once its transaction commits: the first final answer (by method
+    and status, with the time it took), or a late confirmation of a final one."""
+    from payments.models import IN_FLIGHT, LATE_CONFIRMATION
+
+    to_status = attempt.status
+    settled = from_status in IN_FLIGHT and to_status not in IN_FLIGHT
+    late = (from_status, to_status) in LATE_CONFIRMATION
+    if not (settled or late):
+        return  # still waiting, or a refund moving a paid attempt: not a new answer
+    method = _method_code(attempt)
+    if late:
+        _after_commit(lambda: LATE_CONFIRMATIONS.labels(method=method).inc())
+        return
+    took = (attempt.settled_at - attempt.created_at).total_seconds() if attempt.settled_at else 0
+
+    def count() -> None:
+        PAYMENT_ATTEMPTS.labels(method=method, status=to_status).inc()
+        CONFIRMATION_SECONDS.labels(method=method).observe(max(took, 0.0))
+
+    _after_commit(count)
+
+
+def _method_code(attempt: PaymentAttempt) -> str:
+    from payments.models import PaymentAttempt, PaymentMethod
+
+    if PaymentAttempt.method.is_cached(attempt):
+        return attempt.method.code
+    return str(PaymentMethod.objects.values_list("code", flat=True).get(pk=attempt.method_id))
+
+
+def record_refund(*, status: str) -> None:
+    """A refund reached `status`; counted when the transaction commits."""
+    _after_commit(lambda: REFUNDS.labels(status=status).inc())
+
+
+def record_webhook(*, provider: str, outcome: str) -> None:
+    """A provider event was received, found duplicate, rejected, processed or ignored."""
+    _after_commit(lambda: WEBHOOK_EVENTS.labels(provider=provider, outcome=outcome).inc())
+
+
+def record_outbox(outcome: str) -> None:
+    """One outbox delivery ended with `outcome` (sent, retried, given_up...). Counted at once:
+    the caller calls it after the delivery's own commit."""
+    OUTBOX_DELIVERIES.labels(outcome=outcome).inc()
+
+
+def render_counters() -> bytes:
+    """The counters and histograms in Prometheus text: every process's when they share
+    PROMETHEUS_MULTIPROC_DIR, else this process's."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
