@@ -70,20 +70,27 @@ def outbox_enqueue(
         raise LookupError(f"no outbox handler is registered for {kind!r}")
     now = timezone.now()
     due = now + delay if delay else now
-    message, created = Message.objects.get_or_create(
-        key=key[:200],
-        defaults={
-            "kind": kind,
-            "payload": payload,
-            "request_id": current_request_id()[:64],
-            "sensitive": sensitive,
-            "created_at": now,
-            "next_attempt_at": due,
-        },
+    # One INSERT that does nothing on a known key (no savepoint round trips on the pay path).
+    Message.objects.bulk_create(
+        [
+            Message(
+                kind=kind,
+                payload=payload,
+                key=key[:200],
+                request_id=current_request_id()[:64],
+                sensitive=sensitive,
+                created_at=now,
+                next_attempt_at=due,
+            )
+        ],
+        ignore_conflicts=True,
     )
-    if created:
-        message_id = message.pk
-        transaction.on_commit(lambda: _hand_off(message_id, due))
+    message = Message.objects.get(key=key[:200])
+    if message.sent_at is None and message.gave_up_at is None:
+        message_id, when = message.pk, message.next_attempt_at
+        # A second enqueue of a pending key hands it off again: harmless (the row is locked
+        # and marked), and it is what a replay of a stuck request would want.
+        transaction.on_commit(lambda: _hand_off(message_id, when))
     return message
 
 
