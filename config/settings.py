@@ -174,7 +174,7 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
         "socket_connect_timeout": env_int("CELERY_BROKER_SOCKET_TIMEOUT", 2),
-        "socket_timeout": env_int("CELERY_BROKER_SOCKET_TIMEOUT", 2) + 3,
+        "socket_timeout": env_int("CELERY_BROKER_SOCKET_TIMEOUT", 2),
     }
 else:
     # A file cache is shared by the web process and the worker, which local memory is not.

@@ -10,7 +10,7 @@ from .services import outbox_retry_now
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class MessageAdmin(admin.ModelAdmin):
     list_display = (
         "kind",
         "key",

@@ -5,20 +5,25 @@ the request id that caused it."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
 from checkout.models import OrderStatus
 from checkout.status import order_transition
 from config.request_context import current_request_id, request_id_bound
+from outbox import services as outbox_services
 from outbox import tasks as outbox_tasks
 from outbox.models import Message
 from outbox.services import outbox_deliver, outbox_enqueue, outbox_handler, outbox_sweep
+from tests.conftest import ON_POSTGRES
 from tests.factories import OrderFactory
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -235,3 +240,53 @@ def test_an_unknown_kind_is_refused_at_enqueue(db):
     with pytest.raises(LookupError):
         with transaction.atomic():
             outbox_enqueue(kind="tests.nobody", payload={}, key="x")
+
+
+@outbox_handler("tests.slow")
+def _slow(payload: dict) -> None:
+    time.sleep(0.5)  # holds the row lock while the other deliverer arrives
+    calls.append(dict(payload))
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL row locks across connections")
+@pytest.mark.django_db(transaction=True)
+def test_two_deliverers_at_once_act_once(monkeypatch):
+    """The worker's task and the sweep (or a redelivered message) on the same row together."""
+    monkeypatch.setattr(outbox_services, "_hand_off", lambda *a: None)  # a lost hand-off
+    with transaction.atomic():
+        row = outbox_enqueue(kind="tests.slow", payload={"n": 1}, key="race")
+    barrier = threading.Barrier(3)
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def deliverer() -> None:
+        try:
+            barrier.wait(timeout=10)
+            outcome = outbox_deliver(message_id=row.pk)
+            with lock:
+                outcomes[outcome] += 1
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliverer) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes == Counter({"sent": 1, "skipped": 2})
+    assert calls == [{"n": 1}]
+    assert Message.objects.get(pk=row.pk).attempts == 1
+
+
+def test_a_dead_channel_layer_never_fails_a_chat_message(monkeypatch, caplog):
+    from support import chat
+
+    class DeadLayer:
+        async def group_send(self, group, event):
+            raise ConnectionError("channel layer down")
+
+    monkeypatch.setattr(chat, "get_channel_layer", lambda: DeadLayer())
+    with caplog.at_level(logging.WARNING, logger="support.chat"):
+        chat._send("chat.x", {"type": "chat.message"})  # no exception
+    assert "could not broadcast to chat.x" in caplog.text
