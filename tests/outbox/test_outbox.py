@@ -30,6 +30,7 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 calls: list[dict] = []
 failures_left = {"n": 0}
+tries: list[int] = []
 
 
 @outbox_handler("tests.record")
@@ -39,6 +40,7 @@ def _record(payload: dict) -> None:
 
 @outbox_handler("tests.flaky")
 def _flaky(payload: dict) -> None:
+    tries.append(payload["n"])
     if failures_left["n"] != 0:
         failures_left["n"] -= 1
         raise OSError("mail server said no")
@@ -48,6 +50,7 @@ def _flaky(payload: dict) -> None:
 @pytest.fixture(autouse=True)
 def _reset(settings):
     calls.clear()
+    tries.clear()
     failures_left["n"] = 0
     settings.OUTBOX_HANDOFF_GRACE_SECONDS = 0
     settings.OUTBOX_RETRY_SECONDS = 10
@@ -109,6 +112,16 @@ def test_the_same_key_is_one_side_effect(db):
     assert Message.objects.get().payload == {"n": 1}
 
 
+def test_a_delivered_message_is_not_delivered_again(db):
+    """A handler without a mark of its own: the row is its key."""
+    with transaction.atomic():
+        row = outbox_enqueue(kind="tests.record", payload={"n": 5}, key="twice")
+    assert outbox_deliver(message_id=row.pk) == "sent"
+    assert outbox_deliver(message_id=row.pk) == "skipped"
+    assert outbox_sweep() == 0
+    assert [c["n"] for c in calls] == [5]
+
+
 def test_a_delivered_receipt_is_not_delivered_again(db):
     order = _paid_order(email="once@example.com")
     row = Message.objects.get(kind="checkout.receipt")
@@ -148,7 +161,7 @@ def test_a_failing_handler_backs_off_then_gives_up_with_one_admin_mail(db):
     with time_machine.travel(T0 + timedelta(hours=5), tick=False):
         assert outbox_deliver(message_id=row.pk) == "skipped"
         assert outbox_sweep() == 0
-    assert calls == []
+    assert calls == [] and tries == [1, 1, 1, 1]  # four tries, none after the give-up
     assert len(mail.outbox) == 1
     alert = mail.outbox[0]
     assert alert.to == ["carol@example.com"]
