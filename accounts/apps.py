@@ -11,6 +11,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_login_failed
 
+        from . import tasks  # noqa: F401 - registers the outbox handlers
         from .backends import record_failure
 
         def count_failure(sender: Any, credentials: dict, request: Any = None, **kw: Any) -> None:

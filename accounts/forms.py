@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -44,11 +45,18 @@ class QueuedPasswordResetForm(PasswordResetForm):
         from django.db import transaction
         from django.template.loader import render_to_string
 
-        from .tasks import send_reset_email
+        from outbox.services import outbox_enqueue
 
         subject = "".join(render_to_string(subject_template_name, context).splitlines())
         body = render_to_string(email_template_name, context)
-        transaction.on_commit(lambda: send_reset_email.delay(subject, body, to_email))
+        # The link is a secret: the row's payload is emptied once the email is sent.
+        with transaction.atomic():
+            outbox_enqueue(
+                kind="accounts.reset_email",
+                payload={"subject": subject, "body": body, "to": to_email},
+                key=f"reset_email:{uuid.uuid4().hex}",
+                sensitive=True,
+            )
 
 
 class RegisterForm(forms.Form):

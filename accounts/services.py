@@ -17,6 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from outbox.services import outbox_enqueue
+
 from . import ratelimit, sms
 from .backends import account_failure_key
 from .models import Address, LockoutClearance, PhoneCode, User
@@ -170,17 +172,22 @@ def phone_code_issue(
     return row, code
 
 
+@transaction.atomic
 def phone_code_send(*, code: PhoneCode, clear_code: str) -> None:
-    """Queue the SMS, in the current language. The text (with the code) passes through the
-    task queue for the few seconds until it is sent; the database only ever has the hash."""
-    from .tasks import send_phone_code
-
+    """Queue the SMS, in the current language. The text (with the code) waits in the outbox
+    row only until it is sent (or given up), then the row's payload is emptied: afterwards the
+    database has only the hash."""
     minutes = settings.SMS_CODE_MINUTES
     body = gettext(
         "Your Checkout code is %(code)s. It works for %(minutes)d minutes. "
         "Never share it: we will never ask you for it."
     ) % {"code": clear_code, "minutes": minutes}
-    transaction.on_commit(lambda: send_phone_code.delay(code.pk, body))
+    outbox_enqueue(
+        kind="accounts.sms_code",
+        payload={"code_id": code.pk, "body": body},
+        key=f"sms_code:{code.pk}",
+        sensitive=True,
+    )
 
 
 def phone_code_deliver(*, code_id: int, body: str) -> None:

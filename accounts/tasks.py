@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
+
+from outbox.services import outbox_handler
 
 from . import services
 
@@ -27,3 +31,18 @@ def purge_deleted_addresses() -> int:
     purged = services.address_purge_expired()
     services.phone_code_purge_expired()
     return purged
+
+
+# --- Outbox handlers --------------------------------------------------------------------------
+
+
+@outbox_handler("accounts.reset_email")
+def _reset_email(payload: dict[str, Any]) -> object:
+    send_reset_email(payload["subject"], payload["body"], payload["to"])
+    return None
+
+
+@outbox_handler("accounts.sms_code")
+def _sms_code(payload: dict[str, Any]) -> object:
+    services.phone_code_deliver(code_id=payload["code_id"], body=payload["body"])
+    return None

@@ -7,6 +7,8 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from outbox.services import outbox_enqueue
+
 from .models import Order, OrderEvent, OrderStatus
 
 logger = logging.getLogger(__name__)
@@ -54,9 +56,10 @@ def order_transition(*, order: Order, to: str, actor: str = "system", reason: st
     number, order_id = order.number, order.pk
     transaction.on_commit(lambda: order_broadcast(number, status=to))
     if to == OrderStatus.PAID:
-        from .tasks import send_order_receipt
-
-        transaction.on_commit(lambda: send_order_receipt.delay(order_id))
+        # In this transaction: the receipt exists exactly when the payment does.
+        outbox_enqueue(
+            kind="checkout.receipt", payload={"order_id": order_id}, key=f"receipt:{order_id}"
+        )
     return order
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -9,6 +10,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+
+from outbox.services import outbox_handler
 
 from .models import Order, OrderStatus
 
@@ -98,3 +101,11 @@ def send_follow_up(order_id: int) -> bool:
         order.follow_up_sent_at = timezone.now()
         order.save(update_fields=["follow_up_sent_at", "updated_at"])
     return True
+
+
+# --- Outbox handlers: each side effect of a state change, acted on once ----------------------
+
+
+@outbox_handler("checkout.receipt")
+def _receipt(payload: dict[str, Any]) -> object:
+    return send_order_receipt(payload["order_id"])

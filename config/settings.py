@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "channels",
     "axes",
+    "outbox",
     "accounts",
     "payments",
     "checkout",
@@ -176,8 +177,17 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "checkout"},
         }
     }
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+    # CELERY_BROKER_URL may name a broker apart from the cache (and lets fault tests point a
+    # worker at a Redis of their own).
+    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+    # A message a killed worker held comes back after the visibility timeout, so it is sized to
+    # the longest task (plus margin), not an hour; the outbox sweep also delivers it sooner.
+    # The short socket timeouts bound how long a request waits on a frozen broker at hand-off.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+        "socket_connect_timeout": env_int("CELERY_BROKER_SOCKET_TIMEOUT", 2),
+        "socket_timeout": env_int("CELERY_BROKER_SOCKET_TIMEOUT", 2),
+    }
 else:
     # A file cache is shared by the web process and the worker, which local memory is not.
     CACHES = {
@@ -199,11 +209,21 @@ else:
     }
 
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "checkout")
+# A hand-off to a dead broker gives up in about a second and a half (the outbox row is already
+# committed; the sweep delivers it) instead of the default's retries holding the request.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_SOCKET_TIMEOUT", 2)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 30)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "reconcile-payments": {"task": "payments.tasks.reconcile_payments", "schedule": 60.0},
@@ -215,8 +235,22 @@ CELERY_BEAT_SCHEDULE = {
     },
     "support-overdue": {"task": "support.tasks.alert_overdue_tickets", "schedule": 120.0},
     "support-missed-chats": {"task": "support.tasks.expire_stale_chats", "schedule": 30.0},
+    "outbox-sweep": {"task": "outbox.tasks.sweep", "schedule": float(OUTBOX_SWEEP_SECONDS)},
 }
 CELERY_TIMEZONE = "UTC"
+
+# --- Outbox (side effects of state changes; not OUTBOX_DIR, which is the email folder) -------
+# A failed delivery is tried again after OUTBOX_RETRY_SECONDS, doubling up to the maximum;
+# after OUTBOX_MAX_ATTEMPTS tries it is given up, logged as an error and mailed to ADMINS.
+OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 30)
+OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+# The sweep delivers due rows whose hand-off was lost, oldest first, a bounded batch within a
+# time budget (well under the visibility timeout), leaving rows due less than the grace to
+# their hand-off still in flight.
+OUTBOX_SWEEP_BATCH = env_int("OUTBOX_SWEEP_BATCH", 100)
+OUTBOX_SWEEP_BUDGET_SECONDS = env_int("OUTBOX_SWEEP_BUDGET_SECONDS", 20)
+OUTBOX_HANDOFF_GRACE_SECONDS = env_int("OUTBOX_HANDOFF_GRACE_SECONDS", 10)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Auth -----------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import mail_admins, send_mail
@@ -9,6 +11,8 @@ from django.db import OperationalError
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+
+from outbox.services import outbox_handler
 
 from . import services
 from .failures import failure_for
@@ -249,3 +253,64 @@ def notify_refund_customer(refund_id: int) -> bool:
         # A failed send rolls the mark back, and the task's retry sends it.
         send_mail(subject, body, None, [order.email])
     return True
+
+
+# --- Outbox handlers: each side effect of a state change, acted on once ----------------------
+# A handler may run again after a crash between its effect and the row's mark; the receipts and
+# refund notices keep their own marks, and the rest are keyed by the outbox row itself.
+
+
+@outbox_handler("payments.webhook")
+def _webhook(payload: dict[str, Any]) -> object:
+    return services.webhook_process(event_pk=payload["event_id"]).outcome
+
+
+@outbox_handler("payments.simulator_settle")
+def _simulator_settle(payload: dict[str, Any]) -> object:
+    from .gateways.simulator import simulator_settle as settle
+
+    settle(payload["reference"])
+    return None
+
+
+@outbox_handler("payments.payment_failed")
+def _payment_failed(payload: dict[str, Any]) -> object:
+    return notify_payment_failed(payload["attempt_id"])
+
+
+@outbox_handler("payments.confirmation_timeout")
+def _confirmation_timeout(payload: dict[str, Any]) -> object:
+    return notify_confirmation_timeout(payload["attempt_id"])
+
+
+@outbox_handler("payments.health_alert")
+def _health_alert(payload: dict[str, Any]) -> object:
+    return alert_health_change(payload["event_id"])
+
+
+@outbox_handler("payments.refund_customer")
+def _refund_customer(payload: dict[str, Any]) -> object:
+    return notify_refund_customer(payload["refund_id"])
+
+
+@outbox_handler("payments.refund_staff")
+def _refund_staff_alert(payload: dict[str, Any]) -> object:
+    return alert_refund_staff(payload["refund_id"], payload["kind"])
+
+
+@outbox_handler("payments.unrecorded_refund")
+def _unrecorded_refund(payload: dict[str, Any]) -> object:
+    return alert_unrecorded_refund(
+        payload["attempt_id"],
+        payload["reference"],
+        payload["amount"],
+        payload["currency"],
+        payload["why"],
+    )
+
+
+@outbox_handler("payments.admin_mail")
+def _admin_mail(payload: dict[str, Any]) -> object:
+    """A staff alert written out when the state changed (refund needed, late payment)."""
+    mail_admins(payload["subject"], payload["body"])
+    return None

@@ -9,6 +9,7 @@ class SupportConfig(AppConfig):
     def ready(self) -> None:
         from accounts.signals import account_deleted
 
+        from . import tasks  # noqa: F401 - registers the outbox handlers
         from .services import requester_forget
 
         account_deleted.connect(requester_forget, dispatch_uid="support.requester_forget")

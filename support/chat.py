@@ -4,6 +4,7 @@ ask for everything after the last number they saw, so nothing is lost or shown t
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from config.i18n import site_language
+from outbox.services import outbox_enqueue
 
 from .models import (
     CONVERSATION_ALLOWED,
@@ -26,6 +28,7 @@ from .models import (
     Ticket,
 )
 
+logger = logging.getLogger(__name__)
 LOBBY_GROUP = "support.agents"
 PRESENCE_GROUP = "support.presence"
 MAX_MESSAGE_LENGTH = 2000
@@ -62,9 +65,37 @@ def conversation_group(conversation: Conversation) -> str:
 
 
 def _send(group: str, event: dict[str, Any]) -> None:
+    """Best effort, after commit: the chat page polls too, so a dead channel layer must not
+    turn a saved message into an error."""
     layer = get_channel_layer()
-    if layer is not None:
+    if layer is None:
+        return
+    try:
         async_to_sync(layer.group_send)(group, event)
+    except Exception:  # noqa: BLE001
+        logger.warning("could not broadcast to %s", group, exc_info=True)
+
+
+def _expire_later(pk: int) -> None:
+    """A timer for the unanswered chat. Best effort: the beat task expire_stale_chats sweeps
+    every 30 s for chats whose timer was lost, so a broker fault only makes it a little late."""
+    from . import tasks
+
+    try:
+        tasks.expire_conversation.apply_async((pk,), countdown=settings.SUPPORT_CHAT_ACCEPT_SECONDS)
+    except Exception:  # noqa: BLE001 - never an error page for a chat that was started
+        logger.warning("could not schedule the expiry of chat %s", pk, exc_info=True)
+
+
+def chat_transcript_request(*, conversation: Conversation, email: str, request_id: str) -> None:
+    """Email the chat's transcript to `email`; the same `request_id` (a double press) sends it
+    once."""
+    with transaction.atomic():
+        outbox_enqueue(
+            kind="support.chat_transcript",
+            payload={"conversation_id": conversation.pk, "email": email, "request_id": request_id},
+            key=f"chat:{conversation.pk}:transcript:{request_id}",
+        )
 
 
 def _broadcast_after_commit(group: str, event: dict[str, Any]) -> None:
@@ -257,7 +288,6 @@ def conversation_start(
 ) -> Conversation:
     """A customer asks for a person. Agents see it in their console at once; if nobody accepts
     in time the customer is offered to leave a message instead."""
-    from . import tasks
 
     body = clean_body(body)
     if attempt is not None and order is None:
@@ -281,11 +311,7 @@ def conversation_start(
     )
     _broadcast_after_commit(LOBBY_GROUP, {"type": "chat.lobby"})
     pk = conversation.pk
-    transaction.on_commit(
-        lambda: tasks.expire_conversation.apply_async(
-            (pk,), countdown=settings.SUPPORT_CHAT_ACCEPT_SECONDS
-        )
-    )
+    transaction.on_commit(lambda: _expire_later(pk))
     return conversation
 
 

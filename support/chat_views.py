@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import chat, tasks
+from . import chat
 from .forms_chat import ChatLeaveForm, ChatMessageForm, ChatStartForm
 from .limits import rate_key, rate_limit, rate_limited_message, refused
 from .models import ChatMessage, Conversation, Ticket
@@ -211,8 +211,7 @@ def chat_transcript(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     # account's: nothing typed here can make us email a stranger.
     email = conversation.email or (request.user.email if request.user.is_authenticated else "")
     request_id = request.POST.get("request_id", "")[:64] or uuid.uuid4().hex
-    pk = conversation.pk
-    tasks.send_chat_transcript.delay(pk, email, request_id)
+    chat.chat_transcript_request(conversation=conversation, email=email, request_id=request_id)
     messages.success(request, _("We are emailing the transcript to %(email)s.") % {"email": email})
     return redirect(conversation_url(conversation))
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.i18n import site_language
+from outbox.services import outbox_enqueue
 
 from .models import (
     TICKET_ALLOWED,
@@ -77,13 +78,13 @@ def _event(
 
 
 def _notify(kind: str, event: TicketEvent, **extra: Any) -> None:
-    """Email about `event` after the commit; the event names the email, so a task that runs
-    twice sends it once, and the next change (even back to the same status) is new."""
-    from . import tasks
-
-    ticket_id, event_id = event.ticket_id, event.pk
-    transaction.on_commit(
-        lambda: tasks.send_ticket_email.delay(kind, ticket_id, event_id=event_id, **extra)
+    """Email about `event` through the outbox; the event names the email, so a delivery that
+    runs twice sends it once, and the next change (even back to the same status) is new."""
+    outbox_enqueue(
+        kind="support.ticket_email",
+        payload={"kind": kind, "ticket_id": event.ticket_id, "event_id": event.pk, **extra},
+        key=f"ticket:{event.ticket_id}:{kind}:{event.pk}"
+        + "".join(f":{name}={extra[name]}" for name in sorted(extra)),
     )
 
 

@@ -14,6 +14,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from outbox.services import outbox_handler
+
 from .models import Conversation, SentNotification, Ticket, TicketMessage
 from .selectors import agent_users
 
@@ -133,3 +135,17 @@ def send_chat_transcript(conversation_id: int, email: str, request_id: str) -> b
         subject = render_to_string("emails/chat_transcript_subject.txt", context)
         body = render_to_string("emails/chat_transcript.txt", context)
     return _send_once(f"chat:{conversation.pk}:transcript:{request_id}", subject, body, [email])
+
+
+# --- Outbox handlers: the emails of ticket and chat changes, each with its own key -----------
+
+
+@outbox_handler("support.ticket_email")
+def _ticket_email(payload: dict[str, Any]) -> object:
+    payload = dict(payload)
+    return send_ticket_email(payload.pop("kind"), payload.pop("ticket_id"), **payload)
+
+
+@outbox_handler("support.chat_transcript")
+def _chat_transcript(payload: dict[str, Any]) -> object:
+    return send_chat_transcript(payload["conversation_id"], payload["email"], payload["request_id"])

@@ -211,8 +211,8 @@ def task_runs():
 def test_a_task_queued_by_a_request_runs_and_logs_under_its_id(
     client, waiting, json_log, task_runs
 ):
-    """A webhook request queues its processing task after commit; the task's log lines (the
-    webhook's outcome, the attempt's move) carry the request's id."""
+    """A webhook request writes its processing to the outbox, handed to a task after commit; the
+    task's log lines (the webhook's outcome, the attempt's move) carry the request's id."""
     body = event("pi_obs", "succeeded", key=f"attempt-{waiting.public_id}")
     response = client.post(
         "/payments/webhooks/stripe/", **signed(body), HTTP_X_REQUEST_ID="req-task-1"
@@ -220,7 +220,7 @@ def test_a_task_queued_by_a_request_runs_and_logs_under_its_id(
     assert response.status_code == 200
     waiting.refresh_from_db()
     assert waiting.status == AttemptStatus.SUCCEEDED
-    assert ("payments.tasks.process_webhook_event", "req-task-1") in task_runs
+    assert ("outbox.tasks.deliver", "req-task-1") in task_runs
     lines = json_log()
     [processed] = [e for e in lines if e["logger"] == "payments.services.webhooks"]
     assert processed["request_id"] == "req-task-1"

@@ -11,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
+
+from outbox.services import outbox_enqueue
 
 from ..models import SimulatedCharge
 from .base import (
@@ -346,11 +349,11 @@ def simulator_settle(reference: str) -> None:
 
 
 def _schedule_settle(charge: SimulatedCharge) -> None:
-    from ..tasks import simulator_settle as settle_task
-
-    reference = charge.reference
-    transaction.on_commit(
-        lambda: settle_task.apply_async(
-            args=[reference], countdown=settings.SIMULATOR_SETTLE_SECONDS
-        )
+    # The row keeps the time (next_attempt_at), so a settle whose broker timer is lost (broker
+    # down, worker killed) is still delivered by the outbox sweep once due.
+    outbox_enqueue(
+        kind="payments.simulator_settle",
+        payload={"reference": charge.reference},
+        key=f"simulator_settle:{charge.reference}",
+        delay=timedelta(seconds=settings.SIMULATOR_SETTLE_SECONDS),
     )

@@ -8,13 +8,13 @@ import hashlib
 import logging
 from typing import Any
 
-from django.core.mail import mail_admins
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from checkout.models import Order, OrderStatus
 from checkout.status import order_broadcast, order_transition
 from config import metrics
+from outbox.services import outbox_enqueue
 
 from ..failures import failure_for
 from ..gateways import (
@@ -440,10 +440,11 @@ def attempt_apply_result(
         _order_mark_paid(attempt=attempt, actor=actor)
     elif target == S.FAILED and from_status in {S.UNKNOWN, S.PROCESSING}:
         # The customer left with "we are confirming": the answer reaches them by email.
-        from ..tasks import notify_payment_failed
-
-        attempt_id = attempt.pk
-        transaction.on_commit(lambda: notify_payment_failed.delay(attempt_id))
+        outbox_enqueue(
+            kind="payments.payment_failed",
+            payload={"attempt_id": attempt.pk},
+            key=f"payment_failed:{attempt.pk}",
+        )
     return attempt
 
 
@@ -468,12 +469,14 @@ def _refund_needed(*, attempt: PaymentAttempt, actor: str, reason: str) -> None:
     )
     number = Order.objects.values_list("number", flat=True).get(pk=attempt.order_id)
     reference = attempt.provider_reference or f"(key {attempt.provider_key})"
-    transaction.on_commit(
-        lambda: mail_admins(
-            f"Refund needed: order {number}",
-            f"Payment {reference} for order {number}: {reason}. Refund it at the provider "
-            f"(or from the attempt's page in admin) and tell the customer.",
-        )
+    outbox_enqueue(
+        kind="payments.admin_mail",
+        payload={
+            "subject": f"Refund needed: order {number}",
+            "body": f"Payment {reference} for order {number}: {reason}. Refund it at the "
+            "provider (or from the attempt's page in admin) and tell the customer.",
+        },
+        key=f"refund_needed:{attempt.pk}",
     )
 
 
@@ -507,13 +510,15 @@ def _late_success(*, attempt: PaymentAttempt, result: ChargeResult, actor: str) 
     attempt.save(update_fields=["failure_code", "failure_category", "decline_code"])
     if _order_mark_paid(attempt=attempt, actor=actor):
         number, reference = order.number, attempt.provider_reference
-        transaction.on_commit(
-            lambda: mail_admins(
-                f"Late payment honoured: order {number}",
-                f"Payment {reference} was confirmed after the attempt was {was}; order "
+        outbox_enqueue(
+            kind="payments.admin_mail",
+            payload={
+                "subject": f"Late payment honoured: order {number}",
+                "body": f"Payment {reference} was confirmed after the attempt was {was}; order "
                 f"{number} is now paid. Check that the customer did not pay again on a new "
                 "order meanwhile.",
-            )
+            },
+            key=f"late_success:{attempt.pk}",
         )
     return attempt
 

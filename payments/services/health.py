@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from outbox.services import outbox_enqueue
+
 from ..models import (
     HEALTH_ALLOWED,
     IN_FLIGHT,
@@ -83,9 +85,11 @@ def health_transition(
     health.state, health.changed_at, health.probe_attempt = to, now, None
     health.save(update_fields=fields)
     if to != before:
-        from ..tasks import alert_health_change
-
-        transaction.on_commit(lambda: alert_health_change.delay(event.pk))
+        outbox_enqueue(
+            kind="payments.health_alert",
+            payload={"event_id": event.pk},
+            key=f"health_alert:{event.pk}",
+        )
     return event
 
 

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from outbox.services import outbox_enqueue
+
 from ..gateways import (
     ChargeResult,
     InvalidPaymentDetails,
@@ -86,10 +88,11 @@ def attempt_give_up(*, attempt: PaymentAttempt) -> PaymentAttempt:
         message="no answer from the provider within the confirmation limit",
         extra_fields=("failure_code", "failure_category"),
     )
-    from ..tasks import notify_confirmation_timeout
-
-    attempt_id = attempt.pk
-    transaction.on_commit(lambda: notify_confirmation_timeout.delay(attempt_id))
+    outbox_enqueue(
+        kind="payments.confirmation_timeout",
+        payload={"attempt_id": attempt.pk},
+        key=f"confirmation_timeout:{attempt.pk}",
+    )
     return attempt
 
 

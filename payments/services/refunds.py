@@ -24,6 +24,7 @@ from django.utils import timezone
 from checkout.models import Order, OrderStatus
 from checkout.status import order_transition
 from config import metrics
+from outbox.services import outbox_enqueue
 
 from ..gateways import GatewayError, RefundResult, get_gateway
 from ..models import (
@@ -79,10 +80,12 @@ def refund_transition(
         payload={"refund": str(refund.public_id), "amount": refund.amount, **(payload or {})},
     )
     metrics.record_refund(status=to)
-    from ..tasks import notify_refund_customer
-
-    refund_id = refund.pk
-    transaction.on_commit(lambda: notify_refund_customer.delay(refund_id))
+    # One notice per refund and outcome; the task's own mark keeps it to one per refund.
+    outbox_enqueue(
+        kind="payments.refund_customer",
+        payload={"refund_id": refund.pk},
+        key=f"refund_customer:{refund.pk}:{to}",
+    )
     return refund
 
 
@@ -335,11 +338,29 @@ def _attempt_follows(*, attempt: PaymentAttempt, refund: Refund, actor: str) -> 
         order_transition(order=order, to=order_target)
 
 
-def _alert_staff_later(refund: Refund, kind: str) -> None:
-    from ..tasks import alert_refund_staff
+def _alert_unrecorded(
+    attempt: PaymentAttempt, reference: str, amount: int, currency: str, why: str
+) -> None:
+    """Staff must look at a provider refund we could not record; once per refund and reason."""
+    outbox_enqueue(
+        kind="payments.unrecorded_refund",
+        payload={
+            "attempt_id": attempt.pk,
+            "reference": reference,
+            "amount": amount,
+            "currency": currency,
+            "why": why,
+        },
+        key=f"unrecorded_refund:{attempt.pk}:{reference}:{why}",
+    )
 
-    refund_id = refund.pk
-    transaction.on_commit(lambda: alert_refund_staff.delay(refund_id, kind))
+
+def _alert_staff_later(refund: Refund, kind: str) -> None:
+    outbox_enqueue(
+        kind="payments.refund_staff",
+        payload={"refund_id": refund.pk, "kind": kind},
+        key=f"refund_staff:{refund.pk}:{kind}",
+    )
 
 
 # --- Pending refunds: sent again, then given up loudly ------------------------------------------
@@ -447,10 +468,7 @@ def refund_record_external(
             f"the {attempt.amount} paid"
         )
     if why:
-        from ..tasks import alert_unrecorded_refund
-
-        args = (attempt.pk, reference, amount, currency, why)
-        transaction.on_commit(lambda: alert_unrecorded_refund.delay(*args))
+        _alert_unrecorded(attempt, reference, amount, currency, why)
         return None
     provider = f"provider:{attempt.provider}"
     refund = Refund.objects.create(
@@ -477,10 +495,7 @@ def refund_record_external(
             _take_back_top_up(attempt=attempt, refund=refund, actor=provider)
         except RefundNotAllowed:
             # The card got the money back and the wallet spent it: recorded, and staff look.
-            from ..tasks import alert_unrecorded_refund
-
-            args = (attempt.pk, reference, amount, currency, "the wallet no longer holds it")
-            transaction.on_commit(lambda: alert_unrecorded_refund.delay(*args))
+            _alert_unrecorded(attempt, reference, amount, currency, "the wallet no longer holds it")
     refund_transition(refund=refund, to=R.SUCCEEDED, actor=actor)
     _attempt_follows(attempt=attempt, refund=refund, actor=actor)
     return refund

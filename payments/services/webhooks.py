@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config import metrics
+from outbox.services import outbox_enqueue
 
 from ..gateways import RefundResult
 from ..gateways.stripe import result_from_intent
@@ -96,9 +97,10 @@ def webhook_ingest(*, provider: str, body: bytes, signature: str) -> tuple[Webho
 
 
 def _queue(event_pk: int) -> None:
-    from ..tasks import process_webhook_event
-
-    transaction.on_commit(lambda: process_webhook_event.delay(event_pk))
+    # Stored with the event: accepted fast, processed after commit or by the outbox sweep.
+    outbox_enqueue(
+        kind="payments.webhook", payload={"event_id": event_pk}, key=f"webhook:{event_pk}"
+    )
 
 
 def _attempt_for(provider: str, intent: dict[str, Any]) -> PaymentAttempt | None:
