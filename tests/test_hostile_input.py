@@ -15,7 +15,6 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.cache import caches
-from django.test import Client
 from django.urls import path
 from django.utils import timezone
 

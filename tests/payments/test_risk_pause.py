@@ -87,7 +87,7 @@ def test_after_the_streak_the_page_offers_no_way_to_pay_and_says_until_when(shop
 
 
 def test_coming_back_to_checkout_while_paused_offers_no_way_to_pay(shopper):
-    """"Back to checkout" from the order page, or a new tab: still paused, still says so."""
+    """ "Back to checkout" from the order page, or a new tab: still paused, still says so."""
     with time_machine.travel(START, tick=False):
         decline(shopper, 3)
         response = shopper.get(reverse("checkout:checkout"))
