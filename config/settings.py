@@ -440,7 +440,7 @@ def content_security_policy(*, stripe: bool, site_url: str) -> dict[str, object]
     site = urlsplit(site_url)
     site_ws = ("wss://" if site.scheme == "https" else "ws://") + site.netloc
     stripe_js = ["https://js.stripe.com", "https://*.js.stripe.com"] if stripe else []
-    directives: dict[str, list[str]] = {
+    directives: dict[str, list[object]] = {  # strings, and the NONCE sentinel
         "default-src": [SELF],
         # NONCE is only sent when a page asks for one (request.csp_nonce); none of ours does.
         "script-src": [SELF, NONCE, *stripe_js],
