@@ -18,20 +18,32 @@ import logging
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 from django.utils.log import AdminEmailHandler
 
 DEFAULT_WINDOW_SECONDS = 15 * 60
 _LOCAL_LIMIT = 1000  # distinct errors remembered per process when the cache is down
+_PROJECT = str(Path(__file__).resolve().parent.parent)
+_LIBRARIES = ("/site-packages/", "/dist-packages/", "/.venv/", "/lib/python")
+
+
+def _ours(filename: str) -> bool:
+    return filename.startswith(_PROJECT) and not any(part in filename for part in _LIBRARIES)
 
 
 def error_signature(record: logging.LogRecord) -> str:
-    """Exception type + the innermost frame that raised it; else the log call's own place."""
+    """Exception type + where our code raised it; else the log call's own place.
+
+    "Where" is the innermost frame in our own code: two views failing inside the same library
+    call (the database driver refusing a value) are two errors, not one.
+    """
     if record.exc_info and record.exc_info[0] is not None:
         exc_type, _exc, tb = record.exc_info
         frames = traceback.extract_tb(tb) if tb is not None else []
-        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else record.pathname
+        ours = [f for f in frames if _ours(f.filename)] or frames
+        where = f"{ours[-1].filename}:{ours[-1].lineno}" if ours else record.pathname
         kind = f"{exc_type.__module__}.{exc_type.__qualname__}"
     else:
         where = f"{record.pathname}:{record.lineno}"

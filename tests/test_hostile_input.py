@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -144,6 +145,14 @@ def other_crash(request):
     raise ValueError("a different place")
 
 
+def bad_id_here(request):
+    return uuid.UUID("not-a-uuid")  # raises inside the uuid module
+
+
+def bad_id_there(request):
+    return uuid.UUID("nor-this")  # the same line of the uuid module, another place of ours
+
+
 def crash_while_cache_down(request):
     raise KeyError("reported while the cache is down")
 
@@ -152,6 +161,8 @@ urlpatterns = [
     path("crash/", crash),
     path("other-crash/", other_crash),
     path("crash-cache-down/", crash_while_cache_down),
+    path("bad-id-here/", bad_id_here),
+    path("bad-id-there/", bad_id_there),
 ]
 
 
@@ -184,6 +195,14 @@ def test_the_same_error_emails_once_per_window(crashing, settings):
         clock.shift(timedelta(seconds=10))  # the window is over: the still-failing bug again
         crashing.get("/crash/")
         assert len(mail.outbox) == 3
+
+
+@pytest.mark.urls("tests.test_hostile_input")
+def test_errors_raised_inside_one_library_call_from_two_places_are_two_errors(crashing):
+    for _ in range(3):
+        assert crashing.get("/bad-id-here/").status_code == 500
+        assert crashing.get("/bad-id-there/").status_code == 500
+    assert len(mail.outbox) == 2
 
 
 @pytest.mark.urls("tests.test_hostile_input")
