@@ -31,7 +31,7 @@ demo: install
 	@trap 'kill 0' INT TERM EXIT; \
 	$(VENV)/bin/celery -A config worker --loglevel=INFO --pool=solo --without-gossip --without-mingle & \
 	$(VENV)/bin/celery -A config beat --loglevel=INFO & \
-	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) config.asgi:application
+	$(VENV)/bin/daphne --no-server-name -b 127.0.0.1 -p $(PORT) config.asgi:application
 
 test: install
 	$(PY) -m pytest

@@ -8,11 +8,15 @@ With DEBUG off the process refuses to start without SECRET_KEY and ALLOWED_HOSTS
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -107,8 +111,13 @@ MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything that answers, so every page (a 400 from the guard below too) carries it.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After the locale, so the 400 speaks the visitor's language; before sessions are read,
+    # CSRF parses the form, or a view queries the database with what it was sent.
+    "config.input_guard.RejectControlCharactersMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -361,8 +370,14 @@ SHOP_CURRENCY = env_str("SHOP_CURRENCY", "USD").upper()
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
-# The simulator signs its asynchronous events like Stripe does, with its own secret.
-SIMULATOR_WEBHOOK_SECRET = env_str("SIMULATOR_WEBHOOK_SECRET", "whsec_simulator_" + SECRET_KEY[:24])
+# The simulator signs its asynchronous events like Stripe does, with its own secret: derived
+# from SECRET_KEY one way, so knowing it (it signs events anyone could see) reveals nothing of
+# the key that signs sessions and password-reset links.
+SIMULATOR_WEBHOOK_SECRET = env_str(
+    "SIMULATOR_WEBHOOK_SECRET",
+    "whsec_simulator_"
+    + hmac.new(SECRET_KEY.encode(), b"simulator-webhook", hashlib.sha256).hexdigest(),
+)
 PAYMENTS_GATEWAY = "stripe" if STRIPE_SECRET_KEY else "simulator"
 # Unsettled attempts (sent, unknown, processing) are read back from the provider after this long,
 # and failed with `confirmation_timeout` once they are older than the limit.
@@ -403,6 +418,9 @@ RISK_NEW_ACCOUNT_REVIEW_AMOUNT = env_int("RISK_NEW_ACCOUNT_REVIEW_AMOUNT", 50_00
 RISK_NEW_ACCOUNT_REFUSE_AMOUNT = env_int("RISK_NEW_ACCOUNT_REFUSE_AMOUNT", 500_000)
 RISK_FAILURE_STREAK = env_int("RISK_FAILURE_STREAK", 10 if _RISK_DEMO else 5)
 RISK_FAILURE_STREAK_MINUTES = env_int("RISK_FAILURE_STREAK_MINUTES", 10 if _RISK_DEMO else 60)
+# A webhook event whose processing keeps failing (the sweeper tries it again every minute) is
+# given up after this many tries, and staff are emailed once.
+PAYMENTS_WEBHOOK_MAX_TRIES = env_int("PAYMENTS_WEBHOOK_MAX_TRIES", 10)
 # How long the simulator's slow scenarios take to settle.
 SIMULATOR_SETTLE_SECONDS = env_int("SIMULATOR_SETTLE_SECONDS", 3)
 
@@ -456,16 +474,57 @@ if not DEBUG:
     if env_bool("BEHIND_TLS_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Content-Security-Policy on every response (django-csp): scripts and styles only from our own
+# static files (no inline code, so an injected <script> or style= does nothing), nothing may
+# frame us, forms post only to us. Stripe's origins are allowed only when Stripe is configured,
+# as Stripe's integration security guide lists them for Stripe.js and its 3D Secure frames.
+# Websockets (chat, live order status) go to this same host: CSP3 browsers count ws:/wss: to
+# our own host as 'self'; SITE_URL's ws origin is listed too for browsers that do not.
+
+
+def content_security_policy(*, stripe: bool, site_url: str) -> dict[str, object]:
+    site = urlsplit(site_url)
+    site_ws = ("wss://" if site.scheme == "https" else "ws://") + site.netloc
+    stripe_js = ["https://js.stripe.com", "https://*.js.stripe.com"] if stripe else []
+    directives: dict[str, list[object]] = {  # strings, and the NONCE sentinel
+        "default-src": [SELF],
+        # NONCE is only sent when a page asks for one (request.csp_nonce); none of ours does.
+        "script-src": [SELF, NONCE, *stripe_js],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", *(["https://*.stripe.com"] if stripe else [])],
+        "connect-src": [SELF, site_ws, *(["https://api.stripe.com"] if stripe else [])],
+        "frame-src": [*stripe_js, "https://hooks.stripe.com"] if stripe else [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    }
+    if not stripe:
+        # With Stripe a payment form's answer can redirect to the bank's or the wallet's page
+        # (hooks.stripe.com and beyond), which form-action would block; the simulator's pages
+        # are all ours.
+        directives["form-action"] = [SELF]
+    return {"DIRECTIVES": directives}
+
+
+CONTENT_SECURITY_POLICY = content_security_policy(
+    stripe=bool(STRIPE_SECRET_KEY or STRIPE_PUBLISHABLE_KEY), site_url=SITE_URL
+)
+
 # --- Logging and error tracking ------------------------------------------------------------
 # LOG_FORMAT=json (the default with DEBUG off): one JSON object a line, for a log shipper.
 # LOG_FORMAT=text (the default in development): plain lines. Both carry the request id.
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, got {LOG_FORMAT!r}")
+# Errors are emailed to ADMINS (when DEBUG is off) at most once per distinct error per window,
+# so a flood of the same failure is one email, not one per request.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "config.logs.RequestIdFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "json": {"()": "config.logs.JsonFormatter"},
         "text": {"()": "config.logs.TextFormatter"},
@@ -476,9 +535,20 @@ LOGGING = {
             "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         },
+        "mail_admins": {
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+            "class": "config.error_mail.ThrottledAdminEmailHandler",
+            "window_seconds": env_int("ERROR_EMAIL_WINDOW_SECONDS", 15 * 60),
+        },
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Replaces the handlers Django's default logging gives "django" (its unthrottled
+        # mail_admins among them); records still reach the console through the root.
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 # Sentry is on only with a DSN. Traces are off unless a rate (0.0 to 1.0) is given.
 SENTRY_DSN = env_str("SENTRY_DSN")

@@ -297,6 +297,8 @@ class WebhookEvent(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
     deliveries = models.PositiveIntegerField(default=1)
+    # Processing tries that failed; past PAYMENTS_WEBHOOK_MAX_TRIES the event is given up.
+    tries = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=200, blank=True)
 
     class Meta:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -43,6 +44,10 @@ def simulator_action(request: HttpRequest, reference: str) -> HttpResponse:
 def webhook(request: HttpRequest, provider: str) -> HttpResponse:
     """Verify, store once, answer at once; a Celery task does the work."""
     if provider not in {"stripe", "simulator"}:
+        raise Http404
+    if provider == "simulator" and (settings.STRIPE_SECRET_KEY or not settings.DEBUG):
+        # The simulator hands its events to webhook_ingest in-process; this door exists only
+        # for trying events by hand in a demo, never beside real money or in production.
         raise Http404
     try:
         _event, created = services.webhook_ingest(

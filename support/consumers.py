@@ -94,7 +94,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 }
             )
             return
-        result = await self._store(str(content.get("body", "")), str(content.get("client_id", "")))
+        # NUL means nothing in a chat and PostgreSQL refuses it in text: dropped, not stored.
+        body, client_id = (
+            str(content.get(k, "")).replace("\x00", "") for k in ("body", "client_id")
+        )
+        result = await self._store(body, client_id)
         if isinstance(result, chat.ChatError):
             await self.send_json({"type": "error", "code": result.code, "message": str(result)})
         elif result is not None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import stripe
 from django.conf import settings
+from django.core.mail import mail_admins
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -77,6 +78,7 @@ def webhook_ingest(*, provider: str, body: bytes, signature: str) -> tuple[Webho
         raise WebhookRejected("bad signature") from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise WebhookRejected("malformed event") from exc
+    _check_storable(event_id=event_id, event_type=event_type, text=text)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -94,6 +96,20 @@ def webhook_ingest(*, provider: str, body: bytes, signature: str) -> tuple[Webho
             _queue(event.pk)
     metrics.record_webhook(provider=provider, outcome="received" if created else "duplicate")
     return event, created
+
+
+def _check_storable(*, event_id: str, event_type: str, text: str) -> None:
+    """Refuse, with a 400, a signed event we could not store: the database would refuse it with
+    a 500 after the signature was checked, and the provider would send it again forever."""
+    id_limit = WebhookEvent._meta.get_field("event_id").max_length or 0
+    type_limit = WebhookEvent._meta.get_field("type").max_length or 0
+    if not event_id or len(event_id) > id_limit:
+        raise WebhookRejected(f"event id must be 1 to {id_limit} characters")
+    if not event_type or len(event_type) > type_limit:
+        raise WebhookRejected(f"event type must be 1 to {type_limit} characters")
+    # PostgreSQL refuses NUL in text and in jsonb, escaped or not.
+    if "\x00" in event_id + event_type or "\\u0000" in text:
+        raise WebhookRejected("malformed event")
 
 
 def _queue(event_pk: int) -> None:
@@ -200,32 +216,55 @@ def _charge_refunded(provider: str, charge: dict[str, Any], actor: str) -> str:
     return "; ".join(outcomes)
 
 
+# What `data.object` must be for each kind of event we act on (Stripe's `object` field).
+_EXPECTED_OBJECT = {
+    **{kind: "refund" for kind in REFUND_EVENTS},
+    "charge.refunded": "charge",
+    **{kind: "payment_intent" for kind in INTENT_EVENTS},
+}
+
+
+def _act_on(event: WebhookEvent) -> str:
+    """What the event changes, as the outcome to record. Raises only on a fault of ours."""
+    expected = _EXPECTED_OBJECT.get(event.type)
+    if expected is None:
+        return "ignored: not an event we act on"
+    obj = (event.payload.get("data") or {}).get("object")
+    if not isinstance(obj, dict) or obj.get("object") != expected:
+        # Signed, so from the provider, but not what this type carries (an API version we do
+        # not read, a test sent by hand): acting on it would crash on every try.
+        found = obj.get("object") if isinstance(obj, dict) else type(obj).__name__
+        return f"ignored: {event.type} carries {str(found)[:40]!r}, not a {expected}"
+    actor = f"webhook:{event.provider}:{event.event_id}"
+    if event.type in REFUND_EVENTS:
+        return _refund_event(event.provider, obj, actor)
+    if event.type == "charge.refunded":
+        return _charge_refunded(event.provider, obj, actor)
+    attempt = _attempt_for(event.provider, obj)
+    if attempt is None:
+        return "ignored: no attempt of ours"
+    if not attempt.provider_reference and obj.get("id"):
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(provider_reference=obj["id"])
+    attempt = attempt_apply_result(attempt=attempt, result=result_from_intent(obj), actor=actor)
+    return f"attempt {attempt.public_id} is {attempt.status}"
+
+
 @transaction.atomic
 def webhook_process(*, event_pk: int) -> WebhookEvent:
-    """Act on a stored event once. Safe to run twice: a processed event is left alone."""
+    """Act on a stored event once. Safe to run twice: a processed event is left alone.
+
+    A try that fails is undone and counted on the event; the sweeper tries it again. After
+    PAYMENTS_WEBHOOK_MAX_TRIES failed tries the event is closed as given up and staff are told
+    once: a poison event must not be re-queued every minute forever.
+    """
     event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
     if event.processed_at is not None:
         return event
-    outcome = "ignored: not an event we act on"
-    actor = f"webhook:{event.provider}:{event.event_id}"
-    if event.type in REFUND_EVENTS:
-        outcome = _refund_event(event.provider, event.payload["data"]["object"], actor)
-    elif event.type == "charge.refunded":
-        outcome = _charge_refunded(event.provider, event.payload["data"]["object"], actor)
-    elif event.type in INTENT_EVENTS:
-        intent = event.payload["data"]["object"]
-        attempt = _attempt_for(event.provider, intent)
-        if attempt is None:
-            outcome = "ignored: no attempt of ours"
-        else:
-            if not attempt.provider_reference and intent.get("id"):
-                PaymentAttempt.objects.filter(pk=attempt.pk).update(provider_reference=intent["id"])
-            attempt = attempt_apply_result(
-                attempt=attempt,
-                result=result_from_intent(intent),
-                actor=f"webhook:{event.provider}:{event.event_id}",
-            )
-            outcome = f"attempt {attempt.public_id} is {attempt.status}"
+    try:
+        with transaction.atomic():  # a savepoint: a failed try leaves nothing half done
+            outcome = _act_on(event)
+    except Exception as exc:  # noqa: BLE001 - any fault is one failed try, counted below
+        return _try_failed(event, exc)
     event.processed_at = timezone.now()
     event.outcome = outcome[:200]
     event.save(update_fields=["processed_at", "outcome"])
@@ -233,6 +272,31 @@ def webhook_process(*, event_pk: int) -> WebhookEvent:
     metrics.record_webhook(
         provider=event.provider, outcome="ignored" if outcome.startswith("ignored") else "processed"
     )
+    return event
+
+
+def _try_failed(event: WebhookEvent, exc: Exception) -> WebhookEvent:
+    logger.exception("Webhook event %s failed (try %s)", event, event.tries + 1)
+    event.tries += 1
+    error = f"{type(exc).__name__}: {exc}"
+    fields = ["tries", "outcome"]
+    if event.tries < settings.PAYMENTS_WEBHOOK_MAX_TRIES:
+        event.outcome = f"try {event.tries} failed: {error}"[:200]
+    else:
+        # Closed under the row lock, so exactly one try gets here and staff hear once.
+        event.processed_at = timezone.now()
+        event.outcome = f"gave up after {event.tries} tries: {error}"[:200]
+        fields.append("processed_at")
+        label, tries = str(event), event.tries
+        transaction.on_commit(
+            lambda: mail_admins(
+                f"Webhook event given up: {label}",
+                f"Processing {label} failed {tries} times ({error}); it will not be tried "
+                "again. Check what it says at the provider and settle the payment or refund "
+                "it names by hand.",
+            )
+        )
+    event.save(update_fields=fields)
     return event
 
 
