@@ -31,7 +31,9 @@ def test_healthz_is_503_and_names_the_broken_service(client, monkeypatch, broken
     assert data["status"] == "unavailable"
     assert data["checks"][broken] == {
         "ok": False,
+        "state": "down",
         "error": "ConnectionError",
+        "reason": "cannot connect",
         "ms": data["checks"][broken]["ms"],
     }
     assert all(check["ok"] for name, check in data["checks"].items() if name != broken)
