@@ -71,8 +71,19 @@ def private_redis(tmp_path) -> Iterator[PrivateRedis]:
     port = next((p for p in PRIVATE_PORTS if _port_is_free(p)), None)
     assert port is not None, f"every private port {list(PRIVATE_PORTS)} is taken"
     process = subprocess.Popen(
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],  # fmt: skip
+        [
+            REDIS_SERVER,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],  # fmt: skip
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
