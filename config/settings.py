@@ -137,9 +137,6 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-# SQLite by default. WAL lets readers run beside the one writer, IMMEDIATE takes the write lock
-# at BEGIN (so two writers queue instead of failing on upgrade), and the busy timeout makes the
-# web process and the worker wait for each other instead of raising "database is locked".
 DATABASE_URL = env_str("DATABASE_URL")
 # PostgreSQL: each web process and worker keeps a bounded pool of connections (psycopg-pool,
 # Django 5.2's built-in pool) instead of one connection per request thread. Daphne runs every
@@ -162,6 +159,10 @@ if DATABASE_URL:
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         _db_options = DATABASES["default"].setdefault("OPTIONS", {})
         _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+        # Behind PgBouncer in transaction mode a named cursor would outlive its transaction.
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+            "DB_DISABLE_SERVER_SIDE_CURSORS", False
+        )
         if DB_POOL:
             _db_options["pool"] = {
                 "min_size": DB_POOL_MIN,
@@ -169,6 +170,9 @@ if DATABASE_URL:
                 "timeout": DB_POOL_TIMEOUT,
             }
 else:
+    # SQLite by default. WAL lets readers run beside the one writer, IMMEDIATE takes the write lock
+    # at BEGIN (so two writers queue instead of failing on upgrade), and the busy timeout makes the
+    # web process and the worker wait for each other instead of raising "database is locked".
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
