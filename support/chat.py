@@ -7,14 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from config.broadcast import group_send
 from config.i18n import site_language
 
 from .models import (
@@ -62,9 +61,8 @@ def conversation_group(conversation: Conversation) -> str:
 
 
 def _send(group: str, event: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, event)
+    # Bounded, never raises: the message is saved; the chat page also polls.
+    group_send(group, event)
 
 
 def _broadcast_after_commit(group: str, event: dict[str, Any]) -> None:

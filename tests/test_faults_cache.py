@@ -179,11 +179,22 @@ def test_redis_stopped_pay_through_the_page(cache_on_private_redis, client, shop
 
 
 def test_redis_frozen_healthz_answers_in_time_and_pay_does_not_hang(
-    cache_on_private_redis, settings, client, shop
+    cache_on_private_redis, settings, client, shop, django_capture_on_commit_callbacks, caplog
 ):
-    # Two services frozen at once: the cache and (pointed at the same server) the broker.
-    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{cache_on_private_redis.port}/1"
+    # Three services frozen at once, as when production's one Redis hangs: the cache, the
+    # broker and the channel layer (the live status pushes sent after Pay commits).
+    frozen = f"redis://127.0.0.1:{cache_on_private_redis.port}"
+    settings.CELERY_BROKER_URL = f"{frozen}/1"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [f"{frozen}/2"]},
+        }
+    }
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
     cache_on_private_redis.freeze()
     try:
         started = time.monotonic()
@@ -206,20 +217,29 @@ def test_redis_frozen_healthz_answers_in_time_and_pay_does_not_hang(
         )
         assert created.status_code == 201
         started = time.monotonic()
-        paid = api.post(
-            f"/api/v1/orders/{created.json()['number']}/payments/",
-            {"method": "card", "payment_method": "pm_card_visa"},
-            format="json",
-            HTTP_IDEMPOTENCY_KEY="faults-frozen-1",
-            HTTP_X_CLIENT_SECRET=created.json()["client_secret"],
-        )
+        # After-commit work (the status pushes) runs as it would outside the test transaction.
+        with django_capture_on_commit_callbacks(execute=True) as after_commit:
+            paid = api.post(
+                f"/api/v1/orders/{created.json()['number']}/payments/",
+                {"method": "card", "payment_method": "pm_card_visa"},
+                format="json",
+                HTTP_IDEMPOTENCY_KEY="faults-frozen-1",
+                HTTP_X_CLIENT_SECRET=created.json()["client_secret"],
+            )
         elapsed = time.monotonic() - started
         assert paid.status_code == 201 and paid.json()["status"] == "succeeded"
-        # Two throttle reads, each given up after CACHE_SOCKET_TIMEOUT (0.5 s); redis-py's own
-        # default (5 s a call) or no timeout at all would blow through this.
-        assert elapsed < 4.0, f"Pay took {elapsed:.2f} s with the cache frozen"
+        assert after_commit, "Pay queued no after-commit work: the pushes were not exercised"
+        # Two throttle reads given up after CACHE_SOCKET_TIMEOUT (0.5 s) and each push after
+        # BROADCAST_TIMEOUT_SECONDS (0.5 s). Before: 16 s (channels-redis' own timeouts), and
+        # 10 s with redis-py's default cache timeouts.
+        assert elapsed < 5.0, f"Pay took {elapsed:.2f} s with Redis frozen"
+        assert any(
+            r.name == "config.broadcast" and "push to order." in r.getMessage()
+            for r in caplog.records
+        )
     finally:
         cache_on_private_redis.thaw()
+        channel_layers.backends.clear()
 
 
 def test_redis_stopped_sign_in_lockout_still_locks(cache_on_private_redis, client, alice):
