@@ -184,6 +184,9 @@ def test_redis_frozen_healthz_answers_in_time_and_pay_does_not_hang(
     # Three services frozen at once, as when production's one Redis hangs: the cache, the
     # broker and the channel layer (the live status pushes sent after Pay commits).
     frozen = f"redis://127.0.0.1:{cache_on_private_redis.port}"
+    # Only /healthz reads these two (tasks run eagerly here); they are put back before Pay so
+    # the Celery app never loads its configuration while they point at the private server.
+    broker = settings.CELERY_BROKER_URL, settings.CELERY_BROKER_TRANSPORT_OPTIONS
     settings.CELERY_BROKER_URL = f"{frozen}/1"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
     settings.CHANNEL_LAYERS = {
@@ -208,6 +211,7 @@ def test_redis_frozen_healthz_answers_in_time_and_pay_does_not_hang(
         assert checks["cache"]["state"] == "down"
         assert checks["cache"]["reason"] in {"timed out", "no answer within 1.5 s"}
         assert checks["broker"]["state"] == "down"
+        settings.CELERY_BROKER_URL, settings.CELERY_BROKER_TRANSPORT_OPTIONS = broker
 
         api = APIClient()
         created = api.post(
