@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from . import ratelimit
 from .client_ip import client_ip
 
 
@@ -21,10 +22,20 @@ class AnonThrottle(AnonRateThrottle):
         # which a client can vary on every request.
         return client_ip(request._request) or super().get_ident(request)
 
+    def allow_request(self, request: Request, view: Any) -> bool:
+        # DRF reads and writes the cache with no fallback: an unreachable Redis made every
+        # API call a 500. Allowed (and logged) instead.
+        allow = super().allow_request
+        return ratelimit.fail_open("API throttle anon", lambda: allow(request, view), True)
+
 
 class UserThrottle(UserRateThrottle):
     def get_ident(self, request: Request) -> str:
         return client_ip(request._request) or super().get_ident(request)
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        allow = super().allow_request
+        return ratelimit.fail_open("API throttle user", lambda: allow(request, view), True)
 
 
 def retry_message(seconds: int) -> str:

@@ -7,17 +7,47 @@ minutes" stays true. Counting uses cache.incr, which is atomic on Redis, so conc
 cannot both take the last slot.
 
 Keys are hashed: an email address or a phone number never appears in the cache as text.
+
+When the cache does not answer (Redis stopped, frozen, out of memory) every limit here and the
+API throttles fail open: the request is allowed and a warning is logged (`fail_open`). A limit
+that cannot count must not turn the whole shop into error pages; the protection that matters
+most, the sign-in lockout, is kept in the database by django-axes and does not depend on this.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# What an unreachable cache raises: redis-py's connection, timeout and server errors (all
+# RedisError), and OSError from a socket or from the file cache of the embedded setup.
+CACHE_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError)
+
+
+def fail_open(what: str, call: Callable[[], T], fallback: T) -> T:
+    """Run `call` (which reads or writes the cache); if the cache is unreachable, log a warning
+    naming `what` and return `fallback` (for a limit: allowed). The one place cache errors of
+    limits and throttles are caught, so each stays one line at its call site."""
+    try:
+        return call()
+    except CACHE_ERRORS as exc:
+        logger.warning(
+            "cache unreachable, %s fails open (allowed): %s: %s", what, type(exc).__name__, exc
+        )
+        return fallback
 
 
 @dataclass(frozen=True)
@@ -57,8 +87,19 @@ def _result(count: int, limit: int, start: float, window: int, now: float) -> Ra
     )
 
 
+# Returned when the cache cannot count: allowed, nothing counted.
+UNCOUNTED = RateResult(allowed=True, retry_after=0, count=0)
+
+
 def hit(key: str, limit: int, window: int) -> RateResult:
-    """Count one hit; allowed while at most `limit` hits fell in the current window."""
+    """Count one hit; allowed while at most `limit` hits fell in the current window (and
+    allowed, with a warning, when the cache is unreachable)."""
+    return fail_open(
+        f"rate limit {key.split(':', 1)[0]}", lambda: _hit(key, limit, window), UNCOUNTED
+    )
+
+
+def _hit(key: str, limit: int, window: int) -> RateResult:
     now = timezone.now().timestamp()
     start = _window_start(key, window, now)
     _, count_key = _keys(key)
@@ -73,6 +114,12 @@ def hit(key: str, limit: int, window: int) -> RateResult:
 def peek(key: str, limit: int, window: int) -> RateResult:
     """Would one more hit be allowed? Counts nothing (for limits counted elsewhere, such as
     failed sign-ins, checked before trying)."""
+    return fail_open(
+        f"rate limit {key.split(':', 1)[0]}", lambda: _peek(key, limit, window), UNCOUNTED
+    )
+
+
+def _peek(key: str, limit: int, window: int) -> RateResult:
     now = timezone.now().timestamp()
     start_key, count_key = _keys(key)
     start = cache.get(start_key)
@@ -83,7 +130,7 @@ def peek(key: str, limit: int, window: int) -> RateResult:
 
 
 def reset(key: str) -> None:
-    cache.delete_many(list(_keys(key)))
+    fail_open("rate limit reset", lambda: cache.delete_many(list(_keys(key))), None)
 
 
 def _named(name: str) -> tuple[int, int]:

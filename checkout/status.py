@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -11,7 +9,6 @@ from outbox.services import outbox_enqueue
 
 from .models import Order, OrderEvent, OrderStatus
 
-logger = logging.getLogger(__name__)
 ALLOWED: dict[str, frozenset[str]] = {
     OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.CANCELED}),
     OrderStatus.PAID: frozenset({OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}),
@@ -66,14 +63,8 @@ def order_transition(*, order: Order, to: str, actor: str = "system", reason: st
 def order_broadcast(number: str, *, status: str = "", attempt: str = "") -> None:
     """Tell any open status page that the order or its payment moved. Best effort: the page
     also polls when its websocket is down."""
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
+    from config.broadcast import group_send
 
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        message = {"type": "order.status", "order": number, "status": status, "attempt": attempt}
-        async_to_sync(layer.group_send)(f"order.{number}", message)
-    except Exception:  # noqa: BLE001 - a dead channel layer must not fail a paid order
-        logger.warning("could not broadcast status of order %s", number, exc_info=True)
+    # Bounded and never raises: a dead or frozen channel layer must not fail or hold a paid order.
+    message = {"type": "order.status", "order": number, "status": status, "attempt": attempt}
+    group_send(f"order.{number}", message)

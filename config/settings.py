@@ -149,13 +149,42 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-# SQLite by default. WAL lets readers run beside the one writer, IMMEDIATE takes the write lock
-# at BEGIN (so two writers queue instead of failing on upgrade), and the busy timeout makes the
-# web process and the worker wait for each other instead of raising "database is locked".
 DATABASE_URL = env_str("DATABASE_URL")
+# PostgreSQL: each web process and worker keeps a bounded pool of connections (psycopg-pool,
+# Django 5.2's built-in pool) instead of one connection per request thread. Daphne runs every
+# sync view in a thread of its own, so without the pool N concurrent requests open N connections
+# and, past PostgreSQL's max_connections (100 by default), the extra ones fail "too many
+# clients". With it a request waits up to DB_POOL_TIMEOUT seconds for a free connection.
+# Budget: processes x DB_POOL_MAX (+ workers x their pool) must stay below max_connections
+# minus superuser_reserved_connections (3); see the README ("Database connections").
+DB_POOL = env_bool("DB_POOL", True)
+DB_POOL_MIN = env_int("DB_POOL_MIN", 2)
+DB_POOL_MAX = env_int("DB_POOL_MAX", 10)
+DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 20.0)
+# libpq gives up on a server that does not accept the connection within this many seconds
+# (its minimum is 2), so a dead database is an error, not a hung request.
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5)
 if DATABASE_URL:
+    # The pool keeps connections itself, so Django's own persistence must stay off (Django
+    # refuses CONN_MAX_AGE with a pool).
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+        _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+        # Behind PgBouncer in transaction mode a named cursor would outlive its transaction.
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+            "DB_DISABLE_SERVER_SIDE_CURSORS", False
+        )
+        if DB_POOL:
+            _db_options["pool"] = {
+                "min_size": DB_POOL_MIN,
+                "max_size": DB_POOL_MAX,
+                "timeout": DB_POOL_TIMEOUT,
+            }
 else:
+    # SQLite by default. WAL lets readers run beside the one writer, IMMEDIATE takes the write lock
+    # at BEGIN (so two writers queue instead of failing on upgrade), and the busy timeout makes the
+    # web process and the worker wait for each other instead of raising "database is locked".
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
@@ -172,14 +201,32 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, broker, channel layer -----------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "checkout",
-        }
+# Every cache call is bounded: a stopped Redis refuses at once, a frozen one (a full disk, a
+# paused VM, SIGSTOP) would otherwise hold the request for redis-py's 5 s default or forever.
+# Rate limits and throttles fail open when the cache does not answer (accounts/ratelimit.py);
+# sign-in lockouts live in the database (axes' database handler), so they hold regardless.
+CACHE_CONNECT_TIMEOUT = env_float("CACHE_CONNECT_TIMEOUT", 0.5)
+CACHE_SOCKET_TIMEOUT = env_float("CACHE_SOCKET_TIMEOUT", 0.5)
+
+
+def redis_cache(url: str) -> dict[str, object]:
+    """The cache on Redis at `url` (a function so the fault tests build the very same one on
+    their private server)."""
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": "checkout",
+        # Passed to redis-py's connection pool. No retries: redis-py's Connection does not
+        # retry unless told to, and a retry would only double the wait on a frozen server.
+        "OPTIONS": {
+            "socket_connect_timeout": CACHE_CONNECT_TIMEOUT,
+            "socket_timeout": CACHE_SOCKET_TIMEOUT,
+        },
     }
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL)}
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",

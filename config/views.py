@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import connection
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
+from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
@@ -21,14 +26,29 @@ from prometheus_client.registry import Collector
 
 from . import metrics as app_metrics
 
+logger = logging.getLogger(__name__)
+
+# /healthz answers within this many seconds whatever is down: load balancers poll it with a
+# timeout of their own (often 2 s) and a hung check would read as "this web process is dead".
+HEALTHZ_DEADLINE_SECONDS = 1.5
+# The broker probe's own connect and socket timeouts (the cache's come from CACHES, the
+# database's from DB_CONNECT_TIMEOUT); the deadline above bounds the answer in any case.
+BROKER_PROBE_TIMEOUT_SECONDS = 1.0
+
 
 def _check_database() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    # Runs in a probe thread, so this is a connection of its own (from the pool on
+    # PostgreSQL); closing it hands it back instead of leaking one per poll.
+    connection = connections["default"]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        connection.close()
 
 
-def _check_cache() -> None:
+def _check_cache(cache: BaseCache) -> None:
     key, value = f"healthz:{uuid.uuid4().hex}", "ok"
     cache.set(key, value, timeout=10)
     if cache.get(key) != value:
@@ -37,11 +57,20 @@ def _check_cache() -> None:
 
 
 def _check_broker() -> None:
-    options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+    options = dict(getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}))
+    if settings.CELERY_BROKER_URL.startswith("redis"):
+        # A frozen Redis accepts the TCP connection and then never answers the PING.
+        options |= {
+            "socket_timeout": BROKER_PROBE_TIMEOUT_SECONDS,
+            "socket_connect_timeout": BROKER_PROBE_TIMEOUT_SECONDS,
+        }
     with Connection(
-        settings.CELERY_BROKER_URL, transport_options=options, connect_timeout=2
+        settings.CELERY_BROKER_URL,
+        transport_options=options,
+        connect_timeout=BROKER_PROBE_TIMEOUT_SECONDS,
     ) as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+        # One try, no retry loop: kombu's retries sleep 2 s between tries.
+        conn.ensure_connection(max_retries=0, timeout=BROKER_PROBE_TIMEOUT_SECONDS)
         # The filesystem transport "connects" to anything; prove its queue folder takes writes.
         if settings.CELERY_BROKER_URL.startswith("filesystem"):
             folder = Path(options["data_folder_in"])
@@ -51,23 +80,118 @@ def _check_broker() -> None:
             probe.unlink()
 
 
-CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
+def _probes() -> dict[str, Callable[[], None]]:
+    # The cache object is taken here, on the request's thread (Django keeps one per thread), and
+    # used from the probe thread: one redis-py pool per process instead of one per poll.
+    cache = caches["default"]
+    return {
+        "database": _check_database,
+        "cache": lambda: _check_cache(cache),
+        "broker": _check_broker,
+    }
+
+
+# Tests replace an entry to break one service; None means "the real probe".
+CHECKS: dict[str, Callable[[], None] | None] = {"database": None, "cache": None, "broker": None}
+
+
+@dataclass
+class _Probe:
+    name: str
+    started: float
+    outcome: dict[str, Any] | None = None
+    finished: threading.Event = field(default_factory=threading.Event)
+
+
+# A probe that missed the deadline and is still waiting on its service, by check name. While it
+# waits, polls report that service down without starting another probe, so a frozen service
+# cannot pile up one stuck thread per poll. Per process and not about money: losing it is harmless.
+_stuck: dict[str, _Probe] = {}
+_stuck_lock = threading.Lock()
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, fixed description: /healthz is public, so no host names or driver messages."""
+    text = f"{type(exc).__name__} {exc}".lower()
+    if isinstance(exc, TimeoutError) or "timeout" in text or "timed out" in text:
+        return "timed out"
+    if isinstance(exc, ConnectionRefusedError) or "refused" in text:
+        return "connection refused"
+    if isinstance(exc, ConnectionError) or "connect" in text:
+        return "cannot connect"
+    return "check failed"
+
+
+def _run(probe: _Probe, check: Callable[[], None]) -> None:
+    try:
+        check()
+    except Exception as exc:  # noqa: BLE001 - any failure means "down", reported by name
+        logger.warning("healthz: %s is down", probe.name, exc_info=True)
+        outcome: dict[str, Any] = {
+            "ok": False,
+            "state": "down",
+            "error": type(exc).__name__,
+            "reason": _reason(exc),
+        }
+    else:
+        outcome = {"ok": True, "state": "ok"}
+    outcome["ms"] = round((time.monotonic() - probe.started) * 1000, 1)
+    with _stuck_lock:
+        probe.outcome = outcome
+        probe.finished.set()
+        if _stuck.get(probe.name) is probe:
+            del _stuck[probe.name]
+
+
+def run_checks(deadline: float = HEALTHZ_DEADLINE_SECONDS) -> dict[str, dict[str, Any]]:
+    """Every probe at once, each in a thread of its own, waited for until one shared deadline:
+    the answer takes at most `deadline` seconds even when every service is frozen."""
+    started = time.monotonic()
+    real = _probes()
+    probes: list[_Probe] = []
+    results: dict[str, dict[str, Any]] = {}
+    for name, override in CHECKS.items():
+        with _stuck_lock:
+            waiting = _stuck.get(name)
+        if waiting is not None:
+            results[name] = {
+                "ok": False,
+                "state": "down",
+                "error": "NoAnswer",
+                "reason": "still waiting for the previous probe, started "
+                f"{time.monotonic() - waiting.started:.0f} s ago",
+                "ms": 0.0,
+            }
+            continue
+        probe = _Probe(name=name, started=time.monotonic())
+        thread = threading.Thread(
+            target=_run, args=(probe, override or real[name]), name=f"healthz-{name}", daemon=True
+        )
+        thread.start()
+        probes.append(probe)
+    for probe in probes:
+        probe.finished.wait(max(0.0, started + deadline - time.monotonic()))
+        with _stuck_lock:
+            if probe.outcome is not None:
+                results[probe.name] = probe.outcome
+                continue
+            _stuck[probe.name] = probe
+        results[probe.name] = {
+            "ok": False,
+            "state": "down",
+            "error": "NoAnswer",
+            "reason": f"no answer within {deadline:g} s",
+            "ms": round((time.monotonic() - probe.started) * 1000, 1),
+        }
+    return {name: results[name] for name in CHECKS}
 
 
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """State of each backing service: 200 when all answer, 503 when any does not."""
-    results: dict[str, dict[str, object]] = {}
-    for name, check in CHECKS.items():
-        started = time.perf_counter()
-        try:
-            check()
-        except Exception as exc:  # noqa: BLE001 - any failure means "down", reported by name
-            results[name] = {"ok": False, "error": type(exc).__name__}
-        else:
-            results[name] = {"ok": True}
-        results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    """State of each backing service (database, cache, broker: ok or down, and why), within
+    HEALTHZ_DEADLINE_SECONDS: 200 when all answer, 503 when any does not."""
+    results = run_checks()
     healthy = all(r["ok"] for r in results.values())
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": results},

@@ -8,14 +8,13 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from config.broadcast import group_send
 from config.i18n import site_language
 from outbox.services import outbox_enqueue
 
@@ -65,15 +64,9 @@ def conversation_group(conversation: Conversation) -> str:
 
 
 def _send(group: str, event: dict[str, Any]) -> None:
-    """Best effort, after commit: the chat page polls too, so a dead channel layer must not
-    turn a saved message into an error."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, event)
-    except Exception:  # noqa: BLE001
-        logger.warning("could not broadcast to %s", group, exc_info=True)
+    """Best effort, after commit: bounded, never raises (the message is saved; the chat page
+    also polls)."""
+    group_send(group, event)
 
 
 def _expire_later(pk: int) -> None:

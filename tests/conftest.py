@@ -15,6 +15,12 @@ from config.celery import app as celery_app
 from .factories import PaymentMethodFactory, ProductFactory, UserFactory
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+# No connection pool in the test process: the race tests hold 50 connections at once across a
+# barrier (a pool of DB_POOL_MAX would deadlock them), and pytest-django drops the test database
+# at the end, which pooled idle connections would keep open. Settings still build the pool
+# (tests/test_db_pool.py checks them, and the pool itself in a process of its own); processes
+# the tests start (daphne, workers) read the environment and use it.
+settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
 ON_REDIS = bool(os.environ.get("REDIS_URL"))
 
 
