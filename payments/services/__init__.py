@@ -25,6 +25,7 @@ from .reconcile import (
     reconcile_attempts,
 )
 from .refunds import (
+    RefundKeyConflict,
     RefundNotAllowed,
     refund_create,
     refund_give_up,
@@ -47,6 +48,7 @@ __all__ = [
     "OrderNotPayable",
     "PaymentError",
     "PaymentInProgress",
+    "RefundKeyConflict",
     "RefundNotAllowed",
     "WalletInsufficient",
     "WebhookRejected",
