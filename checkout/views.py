@@ -25,6 +25,7 @@ from payments.selectors import Alternative, alternatives_for, methods_for_amount
 from support.selectors import articles_for
 
 from . import services
+from .errors import page_answer_for
 from .forms import AddToCartForm, CheckoutForm
 from .models import CheckoutVisit, Order, Product
 from .selectors import cart_get, order_visible_to
@@ -310,8 +311,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
             client_ip=client_ip(request),
         )
     except payment_services.PaymentInProgress as exc:
+        # Its status page says how the payment that is still being confirmed stands.
         return redirect("checkout:order_status", exc.attempt.order.number)
-    except payment_services.OrderNotPayable:
+    except payment_services.OrderNotPayable as exc:
         token = request.session.pop(CHECKOUT_TOKEN_KEY, None) or data["checkout_token"]
         paid = Order.objects.filter(checkout_token=token, status=Order.Status.PAID).first()
         if paid is not None and _can_view(request, paid):
@@ -319,19 +321,17 @@ def checkout(request: HttpRequest) -> HttpResponse:
             services.cart_clear(session=request.session)
             messages.info(request, _("This order is already paid. Here it is."))
             return redirect("checkout:order_status", paid.number)
-        messages.info(request, _("This order is already paid or closed."))
+        messages.info(request, page_answer_for(exc).message)
         return redirect("checkout:product_list")
     except payment_services.MethodUnavailable as exc:
+        # The failure box: the catalog's words and guidance, and the other methods to choose.
         wallet = exc.reason == "wallet_insufficient"
-        return failed(failure_for("wallet_insufficient" if wallet else "method_unavailable"), 409)
-    except (
-        payment_services.IdempotencyConflict,
-        payment_services.AmountChanged,
-        services.CheckoutError,
-    ):
-        messages.error(
-            request, _("Something changed while you were paying. Please check and try again.")
-        )
+        entry = failure_for("wallet_insufficient" if wallet else "method_unavailable")
+        return failed(entry, page_answer_for(exc).status)
+    except (payment_services.PaymentError, services.CheckoutError) as exc:
+        # Something changed underneath (the key's request, the total, the cart): the API's
+        # words for it, and the checkout afresh.
+        messages.error(request, page_answer_for(exc).message)
         return redirect("checkout:checkout")
     attempt = outcome.attempt
     if attempt.status == PaymentAttempt.Status.FAILED:
