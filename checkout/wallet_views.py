@@ -143,8 +143,7 @@ def wallet_top_up(request: HttpRequest) -> HttpResponse:
             request.session.pop(TOP_UP_TOKEN_KEY, None)
         # Nothing was charged. Say why (it used to be a silent redirect), keep what was typed,
         # and give the next press its own key.
-        form.data = form.data.copy()
-        form.data["idempotency_key"] = uuid.uuid4().hex
+        form.data = {**request.POST.dict(), "idempotency_key": uuid.uuid4().hex}
         field = "amount" if isinstance(exc, payment_services.AmountChanged) else None
         form.add_error(field, answer.message)
         context["balance"] = wallet_balance(user=request.user, currency=currency)

@@ -20,8 +20,8 @@ from . import analytics, services
 from .models import (
     IN_FLIGHT,
     PAID,
-    MethodHealth,
     MethodChange,
+    MethodHealth,
     MethodHealthEvent,
     PaymentAttempt,
     PaymentEvent,

@@ -216,7 +216,10 @@ def test_validation_not_found_and_throttle_answers(api, order, shop, monkeypatch
     assert body["error"] == "invalid" and "email" in body and "items" in body
     missing = api.get("/api/v1/orders/NOPE/")
     assert missing.status_code == 404
-    assert missing.json() == {"error": "not_found", "detail": "No order with this number was found."}
+    assert missing.json() == {
+        "error": "not_found",
+        "detail": "No order with this number was found.",
+    }
     monkeypatch.setattr(AnonThrottle, "THROTTLE_RATES", {"anon": "1/min", "user": "10/min"})
     stranger = APIClient()
     stranger.get("/api/v1/products/")

@@ -11,6 +11,7 @@ from ..models import MethodChange, PaymentMethod
 
 logger = logging.getLogger(__name__)
 
+
 @transaction.atomic
 def method_update(
     *, method: PaymentMethod, actor: str, changes: dict[str, Any], reason: str = ""

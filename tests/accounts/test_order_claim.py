@@ -128,7 +128,9 @@ def dead_broker():
         _forget_connections(celery_app)
 
 
-def test_the_claim_email_survives_a_dead_broker_and_is_sent_once(client, alice, orders, dead_broker):
+def test_the_claim_email_survives_a_dead_broker_and_is_sent_once(
+    client, alice, orders, dead_broker
+):
     from outbox.models import Message
     from outbox.services import outbox_sweep
 

@@ -121,7 +121,12 @@ class TestAPaymentErrorIsSaidNotSwallowed:
         PaymentMethod.objects.filter(code="card").update(max_amount=5000)
         client.force_login(alice)
         key = form_key(client)
-        data = {"amount": "80", "method": "card", "payment_method": "pm_card_visa", "idempotency_key": key}
+        data = {
+            "amount": "80",
+            "method": "card",
+            "payment_method": "pm_card_visa",
+            "idempotency_key": key,
+        }
         response = client.post(URL, data, HTTP_ACCEPT_LANGUAGE="zh-hans")
         assert response.status_code == 409
         assert "此订单金额超出该支付方式的限额。" in response.content.decode()

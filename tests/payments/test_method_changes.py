@@ -15,16 +15,16 @@ CHANGELIST = "admin:payments_paymentmethod_changelist"
 
 def records(method: PaymentMethod) -> list[tuple[str, dict]]:
     return list(
-        MethodChange.objects.filter(method=method)
-        .order_by("id")
-        .values_list("actor", "changes")
+        MethodChange.objects.filter(method=method).order_by("id").values_list("actor", "changes")
     )
 
 
 def test_a_quick_action_records_who_switched_what(client, carol, shop):
     client.force_login(carol)
     alipay = PaymentMethod.objects.get(code="alipay")
-    response = client.post(reverse(CHANGELIST), {"action": "disable", "_selected_action": [alipay.pk]})
+    response = client.post(
+        reverse(CHANGELIST), {"action": "disable", "_selected_action": [alipay.pk]}
+    )
     assert response.status_code == 302
     alipay.refresh_from_db()
     assert alipay.enabled is False
@@ -39,7 +39,9 @@ def test_a_quick_action_records_who_switched_what(client, carol, shop):
 def test_ending_maintenance_records_both_fields(client, carol, shop):
     client.force_login(carol)
     card = PaymentMethod.objects.get(code="card")
-    services.method_update(method=card, actor="staff:bob@example.com", changes={"maintenance": True})
+    services.method_update(
+        method=card, actor="staff:bob@example.com", changes={"maintenance": True}
+    )
     client.post(reverse(CHANGELIST), {"action": "end_maintenance", "_selected_action": [card.pk]})
     card.refresh_from_db()
     assert card.maintenance is False
