@@ -314,8 +314,7 @@ def checkout_visit_start(*, session: SessionBase) -> str:
     if token:
         return str(token)
     token = session[CHECKOUT_TOKEN_KEY] = uuid.uuid4().hex
-    # get_or_create: the token is unique, and a replayed first visit must not fail on it.
-    CheckoutVisit.objects.get_or_create(token=token)
+    CheckoutVisit.objects.create(token=token)  # a fresh token: one INSERT, no lookup
     return token
 
 
