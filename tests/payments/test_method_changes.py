@@ -3,11 +3,16 @@ records who changed what; quick actions, the list's checkboxes and the method's 
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from payments import services
 from payments.models import MethodChange, PaymentMethod
+from tests.conftest import ON_POSTGRES
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:payments_paymentmethod_changelist"
@@ -93,3 +98,41 @@ def test_the_record_is_append_only(shop):
     change.actor = "someone else"
     with pytest.raises(ValueError, match="append-only"):
         change.save()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="needs PostgreSQL row locks across connections: set DATABASE_URL=postgres://...",
+)
+def test_two_admins_disabling_at_once_record_one_change(shop):
+    """Both see enabled=True without the row lock and both record a switch from True."""
+    card = PaymentMethod.objects.get(code="card")
+    barrier = threading.Barrier(6)
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def admin(n: int) -> None:
+        try:
+            barrier.wait()
+            services.method_update(
+                method=card, actor=f"staff:admin{n}@example.com", changes={"enabled": False}
+            )
+            outcome = "disabled"
+        except Exception as exc:  # noqa: BLE001 - any error is what this test hunts for
+            outcome = f"error:{type(exc).__name__}"
+        finally:
+            connection.close()
+        with lock:
+            outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=admin, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes == Counter({"disabled": 6})
+    assert list(MethodChange.objects.values_list("changes", flat=True)) == [
+        {"enabled": [True, False]}
+    ]
