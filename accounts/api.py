@@ -1,5 +1,5 @@
-"""API-wide pieces owned by accounts: throttles keyed on the real client IP, and 429 answers
-that say, in the caller's language, when to try again."""
+"""API-wide pieces owned by accounts: throttles keyed on the real client IP, and the words of a
+429 answer saying, in the caller's language, when to try again (config.api_errors answers it)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import math
 from typing import Any
 
 from django.utils.translation import ngettext
-from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from . import ratelimit
@@ -51,16 +49,3 @@ def retry_message(seconds: int) -> str:
         "Too many requests. Please try again in %(n)d seconds.",
         seconds,
     ) % {"n": seconds}
-
-
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    # Imported here: rest_framework.views reads DEFAULT_THROTTLE_CLASSES (this module) at import.
-    from rest_framework.views import exception_handler as drf_exception_handler
-
-    response = drf_exception_handler(exc, context)
-    if isinstance(exc, Throttled) and response is not None:
-        # Throttled.__init__ sets .wait; djangorestframework-stubs do not declare it.
-        seconds = max(1, math.ceil(exc.wait or 1))  # type: ignore[attr-defined]
-        response.data = {"detail": retry_message(seconds), "retry_after": seconds}
-        response["Retry-After"] = str(seconds)
-    return response

@@ -8,15 +8,19 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import ratelimit
 from accounts.forms import ProfileForm
 from accounts.models import Address
 from accounts.typing import AuthenticatedHttpRequest
+from accounts.views import too_many_requests
 from payments.models import Wallet, WalletEntry
 from support.selectors import export_for as support_export
 
+from . import claims
 from .models import Order
 
 
@@ -143,3 +147,46 @@ def account_export(request: AuthenticatedHttpRequest) -> JsonResponse:
     stamp = timezone.now().strftime("%Y%m%d")
     response["Content-Disposition"] = f'attachment; filename="my-data-{stamp}.json"'
     return response
+
+
+@login_required
+@require_POST
+def claim_request(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Email a link that proves the address (checkout.claims, through the outbox)."""
+    user = request.user
+    rate = ratelimit.hit_each(("claim_email", user.pk))
+    if rate:
+        return too_many_requests(request, rate.retry_after)
+    claims.order_claim_request(user=user, language=get_language() or "en")
+    messages.success(
+        request,
+        _("We sent a link to %(email)s. Open it while signed in to add the orders.")
+        % {"email": user.email},
+    )
+    return redirect("account")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def claim_confirm(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
+    data = claims.claim_token_read(token)
+    if data is None:
+        return render(request, "accounts/claim_orders.html", {"problem": "expired"}, status=400)
+    user = request.user
+    if data["u"] != user.pk or data["e"] != user.email.lower():
+        # The link proves one account's email; it is no use to anyone else.
+        return render(request, "accounts/claim_orders.html", {"problem": "other"}, status=403)
+    if request.method == "POST":
+        count = claims.orders_claim(user=user, email=data["e"])
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d order is added to your account.",
+                "%(count)d orders are added to your account.",
+                count,
+            )
+            % {"count": count},
+        )
+        return redirect("account")
+    context = {"count": claims.guest_orders(data["e"]).count(), "email": data["e"]}
+    return render(request, "accounts/claim_orders.html", context)

@@ -13,6 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_errors import error_responses
+
 from . import services
 from .models import Order, OrderLine, Product
 from .selectors import order_visible_to
@@ -99,8 +101,16 @@ class ProductList(generics.ListAPIView):
 
 
 class OrderCreate(APIView):
-    @extend_schema(request=OrderCreateInput, responses={201: OrderCreatedSerializer})
+    @extend_schema(
+        request=OrderCreateInput,
+        responses={
+            201: OrderCreatedSerializer,
+            **error_responses("invalid", "product_unavailable", "mixed_currencies", "throttled"),
+        },
+    )
     def post(self, request: Request) -> Response:
+        # A product taken off sale between validation and the order is a CheckoutError: the
+        # one handler (config.api_errors) answers it.
         data = OrderCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         order = services.order_create(
@@ -140,6 +150,9 @@ def order_for_request(request: Request, number: str) -> Order:
 
 
 class OrderDetail(APIView):
-    @extend_schema(parameters=[CLIENT_SECRET_PARAMETER], responses={200: OrderSerializer})
+    @extend_schema(
+        parameters=[CLIENT_SECRET_PARAMETER],
+        responses={200: OrderSerializer, **error_responses("not_found")},
+    )
     def get(self, request: Request, number: str) -> Response:
         return Response(OrderSerializer(order_for_request(request, number)).data)

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from payments import services as payment_services
 from payments.models import IN_FLIGHT, PaymentAttempt, PaymentMethod
 
-from .models import Order, OrderLine, OrderStatus, Product
+from .models import CheckoutVisit, Order, OrderLine, OrderStatus, Product
 from .selectors import CART_SESSION_KEY, ORDERS_SESSION_KEY, Cart
 
 MAX_QUANTITY = 99
@@ -302,3 +302,46 @@ def checkout_resume(*, session: SessionBase, order: Order) -> Order:
     session[CART_SESSION_KEY] = {line.sku: line.quantity for line in lines}
     remember_order(session=session, order=order)
     return order
+
+
+def checkout_visit_start(*, session: SessionBase) -> str:
+    """This browser's checkout token, starting a checkout when it has none.
+
+    Starting one counts its visit, once per token, for the top of the payment funnel: a
+    refresh, a second tab or a return to the page finds the token and writes nothing.
+    """
+    token = session.get(CHECKOUT_TOKEN_KEY)
+    if token:
+        return str(token)
+    token = session[CHECKOUT_TOKEN_KEY] = uuid.uuid4().hex
+    CheckoutVisit.objects.create(token=token)  # a fresh token: one INSERT, no lookup
+    return token
+
+
+@transaction.atomic
+def order_reminders_stop(*, order: Order) -> Order:
+    """Stop reminder emails for an order (its emailed opt-out link). Safe to repeat.
+
+    Not a status change, so no OrderEvent: a plain write under the row lock that the reminder
+    sender (checkout.tasks.send_follow_up) also takes, so a reminder already being sent finishes
+    and none starts after this commits.
+    """
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if not order.follow_up_opt_out:
+        order.follow_up_opt_out = True
+        order.save(update_fields=["follow_up_opt_out", "updated_at"])
+    return order
+
+
+def order_return_check(*, order: Order, payment_intent: str) -> PaymentAttempt | None:
+    """The customer is back from the provider's page (Stripe's 3D Secure or wallet step): ask
+    the provider now rather than wait for the webhook. Only the attempt the provider named, and
+    only while it waits for the customer; anything else asks nobody. Returns the attempt."""
+    if not payment_intent:
+        return None
+    attempt = order.attempts.filter(
+        status=PaymentAttempt.Status.REQUIRES_ACTION, provider_reference=payment_intent
+    ).first()
+    if attempt is None:
+        return None
+    return payment_services.attempt_refresh(attempt=attempt)

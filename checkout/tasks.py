@@ -109,3 +109,11 @@ def send_follow_up(order_id: int) -> bool:
 @outbox_handler("checkout.receipt")
 def _receipt(payload: dict[str, Any]) -> object:
     return send_order_receipt(payload["order_id"])
+
+
+@outbox_handler("checkout.claim_email")
+def _claim_email(payload: dict[str, Any]) -> object:
+    from .claims import order_claim_email_send
+
+    order_claim_email_send(user_id=payload["user_id"], language=payload["language"])
+    return None

@@ -16,6 +16,11 @@ urlpatterns = [
         views.order_cancel_payment,
         name="order_cancel_payment",
     ),
+    path(
+        "orders/<str:number>/check-payment/",
+        views.order_check_payment,
+        name="order_check_payment",
+    ),
     path("orders/<str:number>/status.json", views.order_status_json, name="order_status_json"),
     path("orders/<str:number>/no-reminders/", views.order_no_reminders, name="order_no_reminders"),
     path("wallet/top-up/", wallet_views.wallet_top_up, name="wallet_top_up"),

@@ -25,8 +25,9 @@ from payments.selectors import Alternative, alternatives_for, methods_for_amount
 from support.selectors import articles_for
 
 from . import services
+from .errors import page_answer_for
 from .forms import AddToCartForm, CheckoutForm
-from .models import CheckoutVisit, Order, Product
+from .models import Order, Product
 from .selectors import cart_get, order_visible_to
 
 CHECKOUT_TOKEN_KEY = services.CHECKOUT_TOKEN_KEY
@@ -66,10 +67,7 @@ BILLING_FIELDS = ("email", "full_name", "address_line1", "city", "postal_code", 
 
 def _initial(request: HttpRequest) -> dict[str, str]:
     """A fresh form: this checkout's token, a new key, and what we already know of the buyer."""
-    token = request.session.get(CHECKOUT_TOKEN_KEY)
-    if not token:
-        token = request.session[CHECKOUT_TOKEN_KEY] = uuid.uuid4().hex
-        CheckoutVisit.objects.create(token=token)  # counted once per checkout, for the funnel
+    token = services.checkout_visit_start(session=request.session)
     initial = {"checkout_token": token, "idempotency_key": uuid.uuid4().hex}
     user = request.user
     if user.is_authenticated:
@@ -310,8 +308,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
             client_ip=client_ip(request),
         )
     except payment_services.PaymentInProgress as exc:
+        # Its status page says how the payment that is still being confirmed stands.
         return redirect("checkout:order_status", exc.attempt.order.number)
-    except payment_services.OrderNotPayable:
+    except payment_services.OrderNotPayable as exc:
         token = request.session.pop(CHECKOUT_TOKEN_KEY, None) or data["checkout_token"]
         paid = Order.objects.filter(checkout_token=token, status=Order.Status.PAID).first()
         if paid is not None and _can_view(request, paid):
@@ -319,19 +318,17 @@ def checkout(request: HttpRequest) -> HttpResponse:
             services.cart_clear(session=request.session)
             messages.info(request, _("This order is already paid. Here it is."))
             return redirect("checkout:order_status", paid.number)
-        messages.info(request, _("This order is already paid or closed."))
+        messages.info(request, page_answer_for(exc).message)
         return redirect("checkout:product_list")
     except payment_services.MethodUnavailable as exc:
+        # The failure box: the catalog's words and guidance, and the other methods to choose.
         wallet = exc.reason == "wallet_insufficient"
-        return failed(failure_for("wallet_insufficient" if wallet else "method_unavailable"), 409)
-    except (
-        payment_services.IdempotencyConflict,
-        payment_services.AmountChanged,
-        services.CheckoutError,
-    ):
-        messages.error(
-            request, _("Something changed while you were paying. Please check and try again.")
-        )
+        entry = failure_for("wallet_insufficient" if wallet else "method_unavailable")
+        return failed(entry, page_answer_for(exc).status)
+    except (payment_services.PaymentError, services.CheckoutError) as exc:
+        # Something changed underneath (the key's request, the total, the cart): the API's
+        # words for it, and the checkout afresh.
+        messages.error(request, page_answer_for(exc).message)
         return redirect("checkout:checkout")
     attempt = outcome.attempt
     if attempt.status == PaymentAttempt.Status.FAILED:
@@ -364,23 +361,36 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
         request.session.pop(CHECKOUT_TOKEN_KEY, None)
     attempt = order.attempts.select_related("method").first()
     returned = request.GET.get("payment_intent", "")
-    if (
+    # Back from Stripe's 3D Secure or wallet page (its return_url): a GET asks nobody and
+    # writes nothing. The page offers "Check my payment now", a POST that the status script
+    # sends at once; without JavaScript the button, the webhook and reconciliation still do.
+    check_now = bool(
         attempt is not None
         and attempt.status == PaymentAttempt.Status.REQUIRES_ACTION
         and returned
         and returned == attempt.provider_reference
-    ):
-        # Back from Stripe's 3D Secure or wallet page: ask Stripe now rather than wait.
-        attempt = payment_services.attempt_refresh(attempt=attempt)
-        order.refresh_from_db()
+    )
     failure = None
     if attempt and attempt.status in (PaymentAttempt.Status.FAILED, PaymentAttempt.Status.CANCELED):
         failure = failure_for(attempt.failure_code or "canceled", attempt.decline_code)
     return render(
         request,
         "checkout/order_status.html",
-        {"order": order, "attempt": attempt, "failure": failure},
+        {"order": order, "attempt": attempt, "failure": failure, "check_now": check_now},
     )
+
+
+@require_POST
+def order_check_payment(request: HttpRequest, number: str) -> HttpResponse:
+    """ "Check my payment now" after the provider's page: ask the provider, then show the status
+    (Post/Redirect/Get, so a refresh asks nothing again)."""
+    order = get_object_or_404(Order, number=number)
+    key = request.POST.get("key", "")
+    if not _can_view(request, order, key=key):
+        raise Http404
+    services.order_return_check(order=order, payment_intent=request.POST.get("payment_intent", ""))
+    url = reverse("checkout:order_status", args=[order.number])
+    return redirect(f"{url}?{urlencode({'key': key})}" if key else url)
 
 
 @require_POST
@@ -448,7 +458,7 @@ def order_no_reminders(request: HttpRequest, number: str) -> HttpResponse:
     if not _can_view(request, order, key=key or ""):
         raise Http404
     if request.method == "POST":
-        Order.objects.filter(pk=order.pk).update(follow_up_opt_out=True)
+        order = services.order_reminders_stop(order=order)
         return render(request, "checkout/no_reminders.html", {"order": order, "done": True})
     return render(request, "checkout/no_reminders.html", {"order": order, "key": key})
 

@@ -25,6 +25,7 @@ from payments.money import exponent, to_major, to_minor
 from payments.selectors import methods_for_amount, wallet_balance
 
 from . import services
+from .errors import Where, page_answer_for
 from .forms import PaymentDetailsMixin
 
 TOP_UP_TOKEN_KEY = "top_up_token"
@@ -133,15 +134,22 @@ def wallet_top_up(request: HttpRequest) -> HttpResponse:
         )
     except payment_services.PaymentInProgress:
         return redirect("checkout:order_status", order.number)
-    except payment_services.AmountChanged:
-        form.add_error(
-            "amount",
-            _("The amount was changed in another window. Check it and press the button again."),
+    except payment_services.PaymentError as exc:
+        answer = page_answer_for(exc)
+        if answer.where == Where.STATUS:
+            return redirect("checkout:order_status", order.number)
+        if answer.where == Where.RELOAD:
+            # This top-up's order or key cannot be used again: the next press starts afresh.
+            request.session.pop(TOP_UP_TOKEN_KEY, None)
+        # Nothing was charged. Say why (it used to be a silent redirect), keep what was typed,
+        # and give the next press its own key.
+        form.data = {**request.POST.dict(), "idempotency_key": uuid.uuid4().hex}
+        field = "amount" if isinstance(exc, payment_services.AmountChanged) else None
+        form.add_error(field, answer.message)
+        context["balance"] = wallet_balance(user=request.user, currency=currency)
+        return render(
+            request, "checkout/wallet_top_up.html", {**context, "form": form}, status=answer.status
         )
-        return render(request, "checkout/wallet_top_up.html", {**context, "form": form}, status=409)
-    except payment_services.PaymentError:
-        request.session.pop(TOP_UP_TOKEN_KEY, None)
-        return redirect("checkout:wallet_top_up")
     if attempt.status == PaymentAttempt.Status.FAILED:
         retry = TopUpForm(
             initial={

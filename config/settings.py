@@ -485,7 +485,8 @@ REST_FRAMEWORK = {
         "anon": env_str("API_THROTTLE_ANON", "300/min"),
         "user": env_str("API_THROTTLE_USER", "1000/min"),
     },
-    "EXCEPTION_HANDLER": "accounts.api.exception_handler",
+    # Every error an API view lets out, domain errors included, as {"error", "detail", ...}.
+    "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Checkout API",

@@ -4,7 +4,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from checkout import account_views as checkout_account
 from checkout import api as checkout_api
-from checkout import order_claim
 from payments import api as payments_api
 
 from . import views
@@ -34,10 +33,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/profile/", checkout_account.account, name="account"),
     path("accounts/profile/export/", checkout_account.account_export, name="account_export"),
-    path("accounts/profile/claim-orders/", order_claim.claim_request, name="account_claim_request"),
+    path(
+        "accounts/profile/claim-orders/",
+        checkout_account.claim_request,
+        name="account_claim_request",
+    ),
     path(
         "accounts/profile/claim-orders/<str:token>/",
-        order_claim.claim_confirm,
+        checkout_account.claim_confirm,
         name="account_claim_orders",
     ),
     path("accounts/", include("accounts.urls")),

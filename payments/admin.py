@@ -20,6 +20,7 @@ from . import analytics, services
 from .models import (
     IN_FLIGHT,
     PAID,
+    MethodChange,
     MethodHealth,
     MethodHealthEvent,
     PaymentAttempt,
@@ -31,6 +32,10 @@ from .models import (
     WebhookEvent,
 )
 from .money import format_money, to_major, to_minor
+
+
+def _staff(request: HttpRequest) -> str:
+    return f"staff:{getattr(request.user, 'email', '')}"
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -46,8 +51,20 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class MethodChangeInline(ReadOnlyInline):
+    """Who switched this method and what changed, newest first (payments.services.method_update)."""
+
+    model = MethodChange
+    fields = ("created_at", "actor", "changes", "reason")
+    can_delete = False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(PaymentMethod)
 class PaymentMethodAdmin(admin.ModelAdmin):
+    inlines = [MethodChangeInline]
     list_display = (
         "code",
         "label_en",
@@ -110,13 +127,20 @@ class PaymentMethodAdmin(admin.ModelAdmin):
     )
 
     def _apply(self, request: HttpRequest, queryset: Any, message: str, **changes: Any) -> None:
-        """Change the selected methods and write who did what into the admin log."""
+        """Switch the selected methods through the service, which records who did what."""
         for method in queryset:
-            for field, value in changes.items():
-                setattr(method, field, value)
-            method.save(update_fields=list(changes))
+            services.method_update(method=method, actor=_staff(request), changes=changes)
             self.log_change(request, method, message)
         self.message_user(request, f"{message}: {', '.join(m.code for m in queryset)}")
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """An edit on the method's page or in the list goes through the same service."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        changes = {field: getattr(obj, field) for field in form.changed_data}
+        if changes:
+            services.method_update(method=obj, actor=_staff(request), changes=changes)
 
     @admin.action(description=_("Enable the selected methods"), permissions=["change"])
     def enable(self, request: HttpRequest, queryset: Any) -> None:

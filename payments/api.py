@@ -15,12 +15,13 @@ from rest_framework.views import APIView
 
 from accounts.client_ip import client_ip
 from checkout.api import CLIENT_SECRET_PARAMETER, order_for_request, order_visible
+from config.api_errors import error_responses
 
 from . import risk, services
 from .failures import failure_for, paused_guidance
 from .gateways import InvalidPaymentDetails, payment_method_token
 from .models import PaymentAttempt, PaymentMethod, Refund
-from .selectors import alternatives_for, method_availability, methods_for_amount
+from .selectors import alternatives_for, methods_for_amount
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
@@ -117,7 +118,8 @@ class PayInput(serializers.Serializer):
 
 class OrderPaymentMethods(APIView):
     @extend_schema(
-        parameters=[CLIENT_SECRET_PARAMETER], responses={200: MethodSerializer(many=True)}
+        parameters=[CLIENT_SECRET_PARAMETER],
+        responses={200: MethodSerializer(many=True), **error_responses("not_found")},
     )
     def get(self, request: Request, number: str) -> Response:
         order = order_for_request(request, number)
@@ -130,7 +132,20 @@ class OrderPayments(APIView):
     @extend_schema(
         parameters=[IDEMPOTENCY_KEY_PARAMETER, CLIENT_SECRET_PARAMETER],
         request=PayInput,
-        responses={201: AttemptSerializer, 200: AttemptSerializer},
+        responses={
+            201: AttemptSerializer,
+            200: AttemptSerializer,
+            **error_responses(
+                "invalid",
+                "not_found",
+                "idempotency_conflict",
+                "payment_in_progress",
+                "order_not_payable",
+                "method_unavailable",
+                "amount_changed",
+                "throttled",
+            ),
+        },
     )
     def post(self, request: Request, number: str) -> Response:
         order = order_for_request(request, number)
@@ -147,47 +162,28 @@ class OrderPayments(APIView):
             token = payment_method_token(provider=method.provider, kind=method.kind, value=token)
         except InvalidPaymentDetails as exc:
             raise ValidationError({"payment_method": [str(exc)]}) from exc
-        try:
-            attempt, created = services.attempt_create(
-                order=order,
-                method=method,
-                idempotency_key=key,
-                payment_method=token,
-                user=request.user,
-                client_ip=client_ip(request._request),
-            )
-            if created or attempt.status == PaymentAttempt.Status.CREATED:
-                # A repeat that finds its attempt unsent sends it (once: attempt_send locks).
-                attempt = services.attempt_send(attempt=attempt)
-        except services.IdempotencyConflict as exc:
-            return _problem(status.HTTP_409_CONFLICT, exc.code, str(exc))
-        except services.PaymentInProgress as exc:
-            return _problem(
-                status.HTTP_409_CONFLICT,
-                exc.code,
-                _("Another payment for this order is still being confirmed."),
-                attempt=str(exc.attempt.public_id),
-            )
-        except services.OrderNotPayable as exc:
-            return _problem(
-                status.HTTP_409_CONFLICT, exc.code, _("This order is already paid or closed.")
-            )
-        except services.MethodUnavailable as exc:
-            availability = method_availability(
-                method=method, amount=order.total, currency=order.currency, user=order.user
-            )
-            return _problem(
-                status.HTTP_409_CONFLICT,
-                exc.code,
-                availability.message,
-                reason=exc.reason,
-            )
+        # A domain error (in progress, not payable, unavailable, key conflict) goes to the one
+        # handler, config.api_errors, which answers with its code and status.
+        attempt, created = services.attempt_create(
+            order=order,
+            method=method,
+            idempotency_key=key,
+            payment_method=token,
+            user=request.user,
+            client_ip=client_ip(request._request),
+        )
+        if created or attempt.status == PaymentAttempt.Status.CREATED:
+            # A repeat that finds its attempt unsent sends it (once: attempt_send locks).
+            attempt = services.attempt_send(attempt=attempt)
         body = AttemptSerializer(_reload(attempt)).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class PaymentDetail(APIView):
-    @extend_schema(parameters=[CLIENT_SECRET_PARAMETER], responses={200: AttemptSerializer})
+    @extend_schema(
+        parameters=[CLIENT_SECRET_PARAMETER],
+        responses={200: AttemptSerializer, **error_responses("not_found")},
+    )
     def get(self, request: Request, public_id: str) -> Response:
         attempt = (
             PaymentAttempt.objects.select_related("order", "method")
@@ -205,10 +201,6 @@ def _reload(attempt: PaymentAttempt) -> PaymentAttempt:
         .prefetch_related("events")
         .get(pk=attempt.pk)
     )
-
-
-def _problem(code: int, error: str, detail: Any, **extra: Any) -> Response:
-    return Response({"error": error, "detail": str(detail), **extra}, status=code)
 
 
 class CanRefund(BasePermission):
@@ -256,7 +248,11 @@ class PaymentRefunds(APIView):
     @extend_schema(
         parameters=[REFUND_KEY_PARAMETER],
         request=RefundInput,
-        responses={201: RefundOutput, 200: RefundOutput},
+        responses={
+            201: RefundOutput,
+            200: RefundOutput,
+            **error_responses("invalid", "not_found", "idempotency_conflict", "refund_not_allowed"),
+        },
     )
     def post(self, request: Request, public_id: str) -> Response:
         attempt = PaymentAttempt.objects.filter(public_id=public_id).first()
@@ -272,23 +268,14 @@ class PaymentRefunds(APIView):
         user = request.user
         if not user.is_authenticated:  # CanRefund has let only staff in; this tells mypy
             raise NotAuthenticated
-        try:
-            refund, created = services.refund_request(
-                attempt=attempt,
-                amount=data.validated_data["amount"],
-                destination=data.validated_data["destination"],
-                reason=data.validated_data["reason"],
-                actor=f"staff:{user.email}",
-                idempotency_key=key,
-            )
-        except services.IdempotencyConflict as exc:
-            return _problem(
-                status.HTTP_409_CONFLICT,
-                exc.code,
-                _("This Idempotency-Key was already used for a different refund."),
-            )
-        except services.RefundNotAllowed as exc:
-            return _problem(status.HTTP_409_CONFLICT, exc.code, str(exc))
+        refund, created = services.refund_request(
+            attempt=attempt,
+            amount=data.validated_data["amount"],
+            destination=data.validated_data["destination"],
+            reason=data.validated_data["reason"],
+            actor=f"staff:{user.email}",
+            idempotency_key=key,
+        )
         if refund.status == Refund.Status.PENDING:
             # New, or a replay of one the provider has not answered: the same key again.
             refund = services.refund_send(refund=refund)

@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -91,6 +92,29 @@ class PaymentMethod(models.Model):
     @property
     def currency_list(self) -> list[str]:
         return [c.strip().upper() for c in self.currencies.split(",") if c.strip()]
+
+
+class MethodChange(AppendOnly):
+    """Who changed a payment method's settings, and from what to what. Append-only: written by
+    payments.services.method_update, never edited; the admins' record of switches."""
+
+    method = models.ForeignKey(PaymentMethod, on_delete=models.CASCADE, related_name="changes")
+    # "staff:<email>", "system", ...: the same actor words as the payment timeline.
+    actor = models.CharField(_("changed by"), max_length=200)
+    # {"field": [before, after]} for each field that changed.
+    changes = models.JSONField(_("changes"), encoder=DjangoJSONEncoder)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("changed at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("payment method change")
+        verbose_name_plural = _("payment method changes")
+        # The method's page lists its own changes, newest first.
+        indexes = [models.Index(fields=["method", "-created_at"], name="payments_mc_method_time")]
+
+    def __str__(self) -> str:
+        return f"{self.method_id}: {sorted(self.changes)} by {self.actor}"
 
 
 class AttemptStatus(models.TextChoices):

@@ -26,6 +26,7 @@ REASON_MESSAGES: dict[str, Promise] = {
     "not_for_top_up": _("A wallet cannot be topped up from itself."),
     "method_unhealthy": _("Temporarily unavailable: this method is having problems."),
     "sign_in_required": _("Sign in to pay with your wallet."),
+    "wallet_owner_only": _("Only the wallet's owner, signed in, can pay with it."),
     "risk_paused": _("Paused for your security: see the message above."),
 }
 

@@ -17,6 +17,7 @@ from .attempts import (
     customer_actor,
     simulator_action_complete,
 )
+from .methods import method_update
 from .reconcile import (
     attempt_give_up,
     attempt_reconcile,
@@ -25,6 +26,7 @@ from .reconcile import (
     reconcile_attempts,
 )
 from .refunds import (
+    RefundKeyConflict,
     RefundNotAllowed,
     refund_create,
     refund_give_up,
@@ -47,6 +49,7 @@ __all__ = [
     "OrderNotPayable",
     "PaymentError",
     "PaymentInProgress",
+    "RefundKeyConflict",
     "RefundNotAllowed",
     "WalletInsufficient",
     "WebhookRejected",
@@ -61,6 +64,7 @@ __all__ = [
     "attempt_transition",
     "customer_actor",
     "expire_waiting_actions",
+    "method_update",
     "reconcile_attempts",
     "refund_create",
     "refund_give_up",

@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from checkout.models import Order, OrderStatus
 from checkout.status import order_transition
@@ -46,7 +47,13 @@ R = Refund.Status
 
 
 class RefundNotAllowed(PaymentError):
+    """Raised with the reason in words for staff (translated when shown)."""
+
     code = "refund_not_allowed"
+
+
+class RefundKeyConflict(IdempotencyConflict):
+    """A refund's Idempotency-Key was already used for a different refund."""
 
 
 def refund_transition(
@@ -124,18 +131,21 @@ def refund_request(
         existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             if existing.request_fingerprint != fingerprint:
-                raise IdempotencyConflict(
+                raise RefundKeyConflict(
                     "This idempotency key was already used for a different refund request."
                 )
             return existing, False
     remaining = attempt.amount - attempt.refunded_amount
     if attempt.status not in PAID:
-        raise RefundNotAllowed("only a paid attempt can be refunded")
+        raise RefundNotAllowed(_("Only a paid payment can be refunded."))
     if not 0 < amount <= remaining:
-        raise RefundNotAllowed(f"the refund must be between 1 and {remaining}")
+        raise RefundNotAllowed(
+            _("The refund must be between 1 and %(remaining)d (minor units).")
+            % {"remaining": remaining}
+        )
     order = attempt.order
     if destination == Refund.Destination.WALLET and order.user is None:
-        raise RefundNotAllowed("a guest order has no wallet to refund to")
+        raise RefundNotAllowed(_("A guest order has no wallet to refund to."))
     if destination == Refund.Destination.WALLET and attempt.provider == "wallet":
         destination = Refund.Destination.ORIGINAL  # the same thing: back to the wallet
     now = timezone.now()
@@ -155,7 +165,7 @@ def refund_request(
             )
     except IntegrityError:
         # The same key raced us on another attempt: theirs, not a replay of ours.
-        raise IdempotencyConflict("This idempotency key is already in use.") from None
+        raise RefundKeyConflict("This idempotency key is already in use.") from None
     if order.kind == Order.Kind.WALLET_TOP_UP:
         _take_back_top_up(attempt=attempt, refund=refund, actor=actor)
     attempt.refunded_amount += amount
@@ -209,7 +219,7 @@ def _take_back_top_up(*, attempt: PaymentAttempt, refund: Refund, actor: str) ->
             actor=actor,
         )
     except WalletInsufficient as exc:
-        raise RefundNotAllowed("the wallet no longer holds this top-up") from exc
+        raise RefundNotAllowed(_("The wallet no longer holds this top-up.")) from exc
 
 
 def _give_back_top_up(*, refund: Refund, actor: str) -> None:

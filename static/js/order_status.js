@@ -4,6 +4,10 @@
   "use strict";
   var box = document.getElementById("order-status");
   if (!box) { return; }
+  // Back from the provider's page: ask it now. A POST, because asking may settle the payment;
+  // the GET that brought the customer here writes nothing. Without JavaScript: the button.
+  var checkNow = document.querySelector("form[data-check-now]");
+  if (checkNow) { checkNow.submit(); return; }
   var number = box.getAttribute("data-order");
   var current = box.getAttribute("data-status");
   var currentAttempt = box.getAttribute("data-attempt");

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from tests.factories import OrderFactory
 
-pytestmark = pytest.mark.django_db
+# Committed for real: the claim email is an outbox row handed to (eager) Celery after commit.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def claim_link(client) -> str:
@@ -101,3 +102,71 @@ def test_claim_emails_are_rate_limited(client, alice, orders):
         client.post(reverse("account_claim_request"))
     assert client.post(reverse("account_claim_request")).status_code == 429
     assert len(mail.outbox) == 3
+
+
+def _forget_connections(celery_app) -> None:
+    """The publisher pool was built for the previous broker URL."""
+    celery_app._pool = None
+    amqp = celery_app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
+@pytest.fixture
+def dead_broker():
+    """Celery pointed at a port where no broker listens: every hand-off is refused."""
+    from config.celery import app as celery_app
+
+    previous = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    celery_app.conf.broker_url = "redis://127.0.0.1:6395/0"
+    celery_app.conf.task_always_eager = False
+    _forget_connections(celery_app)
+    try:
+        yield
+    finally:
+        celery_app.conf.broker_url, celery_app.conf.task_always_eager = previous
+        _forget_connections(celery_app)
+
+
+def test_the_claim_email_survives_a_dead_broker_and_is_sent_once(
+    client, alice, orders, dead_broker
+):
+    from outbox.models import Message
+    from outbox.services import outbox_sweep
+
+    client.force_login(alice)
+    response = client.post(reverse("account_claim_request"))
+    assert response.status_code == 302 and response["Location"] == reverse("account")
+    assert mail.outbox == []
+    row = Message.objects.get(kind="checkout.claim_email")
+    assert row.sent_at is None
+    with time_machine.travel(timezone.now() + timedelta(minutes=1)):
+        assert outbox_sweep() == 1
+        assert outbox_sweep() == 0  # acted on once
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+    assert "2 orders" in mail.outbox[0].body
+
+
+def test_a_dead_mail_server_is_retried_not_an_error_page(client, alice, orders, settings):
+    from outbox.models import Message
+    from outbox.services import outbox_sweep
+
+    settings.EMAIL_BACKEND = "tests.outbox.mailers.BrokenBackend"
+    client.force_login(alice)
+    response = client.post(reverse("account_claim_request"))
+    assert response.status_code == 302  # synchronous mail made this a 500
+    row = Message.objects.get(kind="checkout.claim_email")
+    assert row.sent_at is None and row.attempts == 1 and "unreachable" in row.last_error
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        assert outbox_sweep() == 1
+        assert outbox_sweep() == 0
+    assert [m.to for m in mail.outbox] == [["alice@example.com"]]
+
+
+def test_the_email_is_in_the_language_of_the_request(client, alice, orders):
+    client.force_login(alice)
+    client.post(reverse("account_claim_request"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert len(mail.outbox) == 1
+    assert "/accounts/profile/claim-orders/" in mail.outbox[0].body
+    assert "Hello," not in mail.outbox[0].body

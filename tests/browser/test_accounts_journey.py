@@ -151,7 +151,7 @@ def test_address_pages(live_server, transactional_db, page: Page, client, langua
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_claim_orders_page(live_server, transactional_db, page: Page, client, language):
-    from checkout.order_claim import claim_token
+    from checkout.claims import claim_token
 
     user = signed_in(page, live_server, client)
     OrderFactory(email=user.email)

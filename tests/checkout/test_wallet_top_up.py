@@ -87,3 +87,46 @@ def test_checkout_links_to_top_up_when_the_wallet_is_short(client, shop, alice):
     client.post(reverse("checkout:cart_update"), {"sku": "mug"})
     page = client.get(reverse("checkout:checkout")).content.decode()
     assert 'href="/wallet/top-up/"' in page and "Top up your wallet" in page
+
+
+class TestAPaymentErrorIsSaidNotSwallowed:
+    """A PaymentError used to send the top-up page back to itself with no word of why."""
+
+    def test_an_amount_over_the_methods_limit_says_so_and_keeps_the_form(self, client, shop, alice):
+        from payments.models import PaymentAttempt, PaymentMethod
+
+        PaymentMethod.objects.filter(code="card").update(max_amount=5000)
+        client.force_login(alice)
+        data = {
+            "amount": "80",
+            "method": "card",
+            "payment_method": "pm_card_visa",
+            "idempotency_key": form_key(client),
+        }
+        response = client.post(URL, data)
+        assert response.status_code == 409  # the API's status for method_unavailable
+        body = response.content.decode()
+        # The same words the API says for this reason, in the error summary that takes focus.
+        assert "This order is over the limit for this method." in body
+        assert 'id="error-summary"' in body
+        assert 'value="80' in body  # what was typed is kept
+        # The next press gets its own key; nothing was charged.
+        assert f'value="{data["idempotency_key"]}"' not in body
+        assert not PaymentAttempt.objects.exists()
+        assert not Wallet.objects.filter(user=alice, balance__gt=0).exists()
+
+    def test_in_chinese(self, client, shop, alice):
+        from payments.models import PaymentMethod
+
+        PaymentMethod.objects.filter(code="card").update(max_amount=5000)
+        client.force_login(alice)
+        key = form_key(client)
+        data = {
+            "amount": "80",
+            "method": "card",
+            "payment_method": "pm_card_visa",
+            "idempotency_key": key,
+        }
+        response = client.post(URL, data, HTTP_ACCEPT_LANGUAGE="zh-hans")
+        assert response.status_code == 409
+        assert "此订单金额超出该支付方式的限额。" in response.content.decode()

@@ -49,8 +49,11 @@ def post(api, attempt, body, key):
 def test_the_api_needs_an_idempotency_key(api, paid, key):
     response = post(api, paid, {"amount": 100, "reason": "asked"}, key)
     assert response.status_code == 400
+    # The documented answer, with DRF's field errors kept beside it.
     assert response.json() == {
-        "Idempotency-Key": ["Send an Idempotency-Key header of 1 to 255 characters."]
+        "error": "invalid",
+        "detail": "Send an Idempotency-Key header of 1 to 255 characters.",
+        "Idempotency-Key": ["Send an Idempotency-Key header of 1 to 255 characters."],
     }
     assert not Refund.objects.exists()
 

@@ -182,8 +182,14 @@ def test_back_from_three_d_secure_reads_stripe_at_once(fake, client):
     assert response["Location"] == "https://stripe.test/3ds/pi_fake_0001"
     fake.intents["pi_fake_0001"]["status"] = "succeeded"  # the customer passed the challenge
     status_url = reverse("checkout:order_status", args=[attempt.order.number])
+    # The return GET only offers the check (a GET writes nothing); the page's script, or the
+    # customer's press without JavaScript, posts it and Stripe is read at once.
     page = client.get(status_url, {"payment_intent": "pi_fake_0001"})
-    assert "Paid — thank you!" in page.content.decode()
+    assert "Check my payment now" in page.content.decode()
+    check = reverse("checkout:order_check_payment", args=[attempt.order.number])
+    response = client.post(check, {"payment_intent": "pi_fake_0001"})
+    assert response["Location"] == status_url
+    assert "Paid — thank you!" in client.get(status_url).content.decode()
     attempt.refresh_from_db()
     assert attempt.status == S.SUCCEEDED
 
