@@ -6,12 +6,14 @@ from typing import Any
 
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from payments.api import CLIENT_SECRET_PARAMETER
 
 from . import services
 from .models import Order, OrderLine, Product
@@ -110,14 +112,6 @@ class OrderCreate(APIView):
             language=get_language() or "en",
         )
         return Response(OrderCreatedSerializer(order).data, status=status.HTTP_201_CREATED)
-
-
-CLIENT_SECRET_PARAMETER = OpenApiParameter(
-    "X-Client-Secret",
-    str,
-    OpenApiParameter.HEADER,
-    description="The client_secret from order creation; needed by guests.",
-)
 
 
 def order_visible(request: Request, order: Order) -> bool:

@@ -135,6 +135,10 @@ class Order(models.Model):
     def is_payable(self) -> bool:
         return self.status == OrderStatus.PENDING
 
+    @property
+    def is_wallet_top_up(self) -> bool:
+        return self.kind == OrderKind.WALLET_TOP_UP
+
 
 class OrderEvent(AppendOnly):
     """Each move of an order's status, written by checkout.status.order_transition in the same

@@ -23,8 +23,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import ratelimit
 from accounts.models import User
+from accounts.responses import too_many_requests
 from accounts.typing import AuthenticatedHttpRequest
-from accounts.views import too_many_requests
 
 from .models import Order
 

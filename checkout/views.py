@@ -22,10 +22,10 @@ from payments.failures import Failure, failure_for, paused_guidance
 from payments.gateways import GatewayError
 from payments.models import PaymentAttempt, PaymentMethod
 from payments.selectors import Alternative, alternatives_for, methods_for_amount
-from support.selectors import articles_for
 
 from . import services
 from .forms import AddToCartForm, CheckoutForm
+from .help import articles_for
 from .models import CheckoutVisit, Order, Product
 from .selectors import cart_get, order_visible_to
 

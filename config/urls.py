@@ -7,7 +7,7 @@ from checkout import api as checkout_api
 from checkout import order_claim
 from payments import api as payments_api
 
-from . import views
+from . import account_export, views
 
 api_v1 = [
     path("products/", checkout_api.ProductList.as_view(), name="products"),
@@ -33,7 +33,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/profile/", checkout_account.account, name="account"),
-    path("accounts/profile/export/", checkout_account.account_export, name="account_export"),
+    path("accounts/profile/export/", account_export.account_export, name="account_export"),
     path("accounts/profile/claim-orders/", order_claim.claim_request, name="account_claim_request"),
     path(
         "accounts/profile/claim-orders/<str:token>/",
