@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 
 
 def wants_json(request: HttpRequest) -> bool:
-    accept = request.META.get("HTTP_ACCEPT", "")
+    accept = request.headers.get("accept", "")
     return request.path.startswith("/api/") or (
         "application/json" in accept and "text/html" not in accept
     )

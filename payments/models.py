@@ -157,7 +157,7 @@ class PaymentAttempt(models.Model):
     request_fingerprint = models.CharField(max_length=64)
     payment_method_ref = models.CharField(_("payment method reference"), max_length=100, blank=True)
     status = models.CharField(
-        _("status"), max_length=20, choices=AttemptStatus.choices, default=AttemptStatus.CREATED
+        _("status"), max_length=20, choices=AttemptStatus, default=AttemptStatus.CREATED
     )
     provider = models.CharField(_("provider"), max_length=20)
     provider_reference = models.CharField(_("provider reference"), max_length=100, blank=True)
