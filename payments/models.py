@@ -236,7 +236,6 @@ class PaymentEvent(AppendOnly):
     class Kind(models.TextChoices):
         CREATED = "created", _("Created")
         STATUS_CHANGED = "status_changed", _("Status changed")
-        SENT = "sent", _("Sent to provider")
         PROVIDER_RESPONSE = "provider_response", _("Provider answered")
         PROVIDER_ERROR = "provider_error", _("Provider error")
         IGNORED = "ignored", _("Ignored a stale update")
