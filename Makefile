@@ -33,13 +33,15 @@ demo: install
 	$(VENV)/bin/celery -A config beat --loglevel=INFO & \
 	$(VENV)/bin/daphne --no-server-name -b 127.0.0.1 -p $(PORT) config.asgi:application
 
+# One file or test: make test ARGS="tests/payments/test_wallet.py -k race"
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 messages: install
 	$(PY) manage.py makemessages --locale zh_Hans --no-obsolete --ignore '.venv/*' --ignore 'var/*'

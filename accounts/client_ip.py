@@ -32,7 +32,7 @@ def client_ip(request: HttpRequest) -> str | None:
     proxies = getattr(settings, "AXES_IPWARE_PROXY_COUNT", None) or 0
     if proxies <= 0:
         return remote
-    header = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    header = request.headers.get("x-forwarded-for", "")
     hops = [part.strip() for part in header.split(",") if part.strip()]
     if len(hops) < proxies:
         # Not through all of our proxies (a direct or internal request): the peer is the client.

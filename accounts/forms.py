@@ -8,6 +8,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
+from outbox.services import outbox_enqueue
+
 from .models import Address, User
 
 
@@ -44,8 +46,6 @@ class QueuedPasswordResetForm(PasswordResetForm):
     ) -> None:
         from django.db import transaction
         from django.template.loader import render_to_string
-
-        from outbox.services import outbox_enqueue
 
         subject = "".join(render_to_string(subject_template_name, context).splitlines())
         body = render_to_string(email_template_name, context)

@@ -24,8 +24,8 @@ from . import ratelimit, services
 from .client_ip import client_ip
 from .forms import CodeForm, PhoneForm
 from .models import PhoneCode, User
+from .responses import too_many_requests
 from .typing import AuthenticatedHttpRequest
-from .views import too_many_requests
 
 RESET_KEY = "accounts_sms_reset"
 RESET_OK_KEY = "accounts_sms_reset_ok"

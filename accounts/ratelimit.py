@@ -144,11 +144,6 @@ def hit_named(name: str, ident: str | int | None) -> RateResult:
     return hit(f"{name}:{ident}", limit, window)
 
 
-def peek_named(name: str, ident: str | int | None) -> RateResult:
-    limit, window = _named(name)
-    return peek(f"{name}:{ident}", limit, window)
-
-
 def hit_each(*limits: tuple[str, str | int | None]) -> RateResult | None:
     """hit_named() for each (name, ident) in order, stopping at the first refusal, which is
     returned (None when all allowed): a try refused by a short limit does not also use up a

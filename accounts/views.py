@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 from typing import Any
 
 from axes.models import AccessAttempt
@@ -10,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
@@ -28,6 +27,7 @@ from .forms import (
     QueuedPasswordResetForm,
     RegisterForm,
 )
+from .responses import too_many_requests, wants_json
 from .typing import AuthenticatedHttpRequest
 
 
@@ -39,46 +39,6 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     pass
-
-
-def wants_json(request: HttpRequest) -> bool:
-    accept = request.META.get("HTTP_ACCEPT", "")
-    return request.path.startswith("/api/") or (
-        "application/json" in accept and "text/html" not in accept
-    )
-
-
-def too_many_requests(
-    request: HttpRequest,
-    retry_after: int,
-    *,
-    message: str | None = None,
-    template: str = "accounts/rate_limited.html",
-    context: dict[str, Any] | None = None,
-) -> HttpResponse:
-    """HTTP 429 with Retry-After, saying in the person's language when to try again: a page
-    for browsers, JSON ({"detail", "retry_after", "retry_at"}) for the API."""
-    retry_after = max(1, int(retry_after))
-    retry_at = timezone.now() + timedelta(seconds=retry_after)
-    minutes = max(1, math.ceil(retry_after / 60))
-    if message is None:
-        message = ngettext(
-            "Too many attempts. For your safety, please wait and try again at %(time)s, "
-            "in %(minutes)d minute.",
-            "Too many attempts. For your safety, please wait and try again at %(time)s, "
-            "in %(minutes)d minutes.",
-            minutes,
-        ) % {"time": date_format(timezone.localtime(retry_at), "H:i"), "minutes": minutes}
-    if wants_json(request):
-        response: HttpResponse = JsonResponse(
-            {"detail": message, "retry_after": retry_after, "retry_at": retry_at.isoformat()},
-            status=429,
-        )
-    else:
-        page = {"message": message, "minutes": minutes, "unlock_at": retry_at, **(context or {})}
-        response = render(request, template, page, status=429)
-    response["Retry-After"] = str(retry_after)
-    return response
 
 
 def locked_out(

@@ -3,9 +3,11 @@ accounts depends on nothing else of ours while orders and wallets are checkout's
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language, ngettext
@@ -14,11 +16,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import ratelimit
 from accounts.forms import ProfileForm
-from accounts.models import Address
+from accounts.models import Address, User
+from accounts.responses import too_many_requests
 from accounts.typing import AuthenticatedHttpRequest
-from accounts.views import too_many_requests
 from payments.models import Wallet, WalletEntry
-from support.selectors import export_for as support_export
 
 from . import claims
 from .models import Order
@@ -48,15 +49,14 @@ def account(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "checkout/account.html", context, status=400 if form.errors else 200)
 
 
-@login_required
-def account_export(request: AuthenticatedHttpRequest) -> JsonResponse:
-    """Everything we hold about the signed-in person, as JSON; no secrets (no password hash,
+def export_for(user: User) -> dict[str, Any]:
+    """The person's profile, addresses, orders with their payments, and wallet, for their data
+    export (config/account_export.py adds what other apps hold); no secrets (no password hash,
     no client secrets, no idempotency keys, no card data: we never had any)."""
-    user = request.user
     orders = Order.objects.filter(user=user).prefetch_related(
         "lines", "attempts__method", "attempts__events"
     )
-    data = {
+    return {
         "exported_at": timezone.now().isoformat(),
         "profile": {
             "email": user.email,
@@ -141,12 +141,7 @@ def account_export(request: AuthenticatedHttpRequest) -> JsonResponse:
             }
             for e in WalletEntry.objects.filter(wallet__user=user).select_related("wallet")
         ],
-        **support_export(user),
     }
-    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
-    stamp = timezone.now().strftime("%Y%m%d")
-    response["Content-Disposition"] = f'attachment; filename="my-data-{stamp}.json"'
-    return response
 
 
 @login_required

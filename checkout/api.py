@@ -6,14 +6,15 @@ from typing import Any
 
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_errors import error_responses
+from config.api_schema import error_responses
+from payments.api import CLIENT_SECRET_PARAMETER
 
 from . import services
 from .models import Order, OrderLine, Product
@@ -120,14 +121,6 @@ class OrderCreate(APIView):
             language=get_language() or "en",
         )
         return Response(OrderCreatedSerializer(order).data, status=status.HTTP_201_CREATED)
-
-
-CLIENT_SECRET_PARAMETER = OpenApiParameter(
-    "X-Client-Secret",
-    str,
-    OpenApiParameter.HEADER,
-    description="The client_secret from order creation; needed by guests.",
-)
 
 
 def order_visible(request: Request, order: Order) -> bool:

@@ -7,4 +7,10 @@ class CheckoutConfig(AppConfig):
     verbose_name = _("Checkout")
 
     def ready(self) -> None:
+        from payments.orders import order_book_register
+
         from . import tasks  # noqa: F401 - registers the outbox handlers
+        from .payable import CheckoutOrderBook
+
+        # Payments sits below checkout and reaches orders only through this (docs/architecture.md).
+        order_book_register(CheckoutOrderBook())

@@ -89,11 +89,9 @@ class Order(models.Model):
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     country = models.CharField(_("country or region"), max_length=100, blank=True)
     status = models.CharField(
-        _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING
+        _("status"), max_length=20, choices=OrderStatus, default=OrderStatus.PENDING
     )
-    kind = models.CharField(
-        _("kind"), max_length=20, choices=OrderKind.choices, default=OrderKind.PURCHASE
-    )
+    kind = models.CharField(_("kind"), max_length=20, choices=OrderKind, default=OrderKind.PURCHASE)
     total = models.PositiveBigIntegerField(_("total (minor units)"))
     currency = models.CharField(_("currency"), max_length=3)
     # Lets a guest (no account) read their own order through the API; never shown to anyone else.
@@ -134,6 +132,10 @@ class Order(models.Model):
     @property
     def is_payable(self) -> bool:
         return self.status == OrderStatus.PENDING
+
+    @property
+    def is_wallet_top_up(self) -> bool:
+        return self.kind == OrderKind.WALLET_TOP_UP
 
 
 class OrderEvent(AppendOnly):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from config.broadcast import group_send
 from outbox.services import outbox_enqueue
 
 from .models import Order, OrderEvent, OrderStatus
@@ -63,8 +64,6 @@ def order_transition(*, order: Order, to: str, actor: str = "system", reason: st
 def order_broadcast(number: str, *, status: str = "", attempt: str = "") -> None:
     """Tell any open status page that the order or its payment moved. Best effort: the page
     also polls when its websocket is down."""
-    from config.broadcast import group_send
-
     # Bounded and never raises: a dead or frozen channel layer must not fail or hold a paid order.
     message = {"type": "order.status", "order": number, "status": status, "attempt": attempt}
     group_send(f"order.{number}", message)

@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from outbox.services import outbox_handler
+from payments.failures import failure_for
+from payments.models import IN_FLIGHT, PaymentAttempt
 
 from .models import Order, OrderStatus
 
@@ -51,8 +53,6 @@ FOLLOW_UP_AFTER = timedelta(minutes=30)
 def send_follow_ups() -> int:
     """Every few minutes (beat): remind customers whose payment failed 30+ minutes ago and whose
     order is still unpaid. One email per order, in its language, never after payment."""
-    from payments.models import IN_FLIGHT, PaymentAttempt
-
     cutoff = timezone.now() - FOLLOW_UP_AFTER
     due = (
         Order.objects.filter(
@@ -72,8 +72,6 @@ def send_follow_ups() -> int:
 
 def send_follow_up(order_id: int) -> bool:
     """The reminder for one order; the row lock and `follow_up_sent_at` make it once only."""
-    from payments.failures import failure_for
-
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         if (

@@ -22,11 +22,11 @@ from payments.failures import Failure, failure_for, paused_guidance
 from payments.gateways import GatewayError
 from payments.models import PaymentAttempt, PaymentMethod
 from payments.selectors import Alternative, alternatives_for, methods_for_amount
-from support.selectors import articles_for
 
 from . import services
 from .errors import page_answer_for
 from .forms import AddToCartForm, CheckoutForm
+from .help import articles_for
 from .models import Order, Product
 from .selectors import cart_get, order_visible_to
 

@@ -15,7 +15,6 @@ Prometheus' rate() and increase() are built for that.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from prometheus_client import (
@@ -28,9 +27,6 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
-
-if TYPE_CHECKING:
-    from payments.models import PaymentAttempt
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 # Seconds from an attempt's creation to its final answer: card payments land in the first
@@ -79,35 +75,20 @@ def _after_commit(action: object) -> None:
     transaction.on_commit(action)  # type: ignore[arg-type]
 
 
-def record_attempt_moved(*, attempt: PaymentAttempt, from_status: str) -> None:
-    """Count an attempt's move once its transaction commits: the first final answer (by method
-    and status, with the time it took), or a late confirmation of a final one."""
-    from payments.models import IN_FLIGHT, LATE_CONFIRMATION
-
-    to_status = attempt.status
-    settled = from_status in IN_FLIGHT and to_status not in IN_FLIGHT
-    late = (from_status, to_status) in LATE_CONFIRMATION
-    if not (settled or late):
-        return  # still waiting, or a refund moving a paid attempt: not a new answer
-    method = _method_code(attempt)
-    if late:
-        _after_commit(lambda: LATE_CONFIRMATIONS.labels(method=method).inc())
-        return
-    took = (attempt.settled_at - attempt.created_at).total_seconds() if attempt.settled_at else 0
+def record_attempt_settled(*, method: str, status: str, seconds: float) -> None:
+    """An attempt got its first final answer (`status`) `seconds` after it was created;
+    counted when the transaction commits. Payments decides what counts as settled."""
 
     def count() -> None:
-        PAYMENT_ATTEMPTS.labels(method=method, status=to_status).inc()
-        CONFIRMATION_SECONDS.labels(method=method).observe(max(took, 0.0))
+        PAYMENT_ATTEMPTS.labels(method=method, status=status).inc()
+        CONFIRMATION_SECONDS.labels(method=method).observe(max(seconds, 0.0))
 
     _after_commit(count)
 
 
-def _method_code(attempt: PaymentAttempt) -> str:
-    from payments.models import PaymentAttempt, PaymentMethod
-
-    if PaymentAttempt.method.is_cached(attempt):
-        return attempt.method.code
-    return str(PaymentMethod.objects.values_list("code", flat=True).get(pk=attempt.method_id))
+def record_late_confirmation(*, method: str) -> None:
+    """An attempt we had failed or canceled was paid after all; counted when it commits."""
+    _after_commit(lambda: LATE_CONFIRMATIONS.labels(method=method).inc())
 
 
 def record_refund(*, status: str) -> None:

@@ -6,7 +6,7 @@ from checkout import account_views as checkout_account
 from checkout import api as checkout_api
 from payments import api as payments_api
 
-from . import views
+from . import account_export, views
 
 api_v1 = [
     path("products/", checkout_api.ProductList.as_view(), name="products"),
@@ -32,7 +32,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/profile/", checkout_account.account, name="account"),
-    path("accounts/profile/export/", checkout_account.account_export, name="account_export"),
+    path("accounts/profile/export/", account_export.account_export, name="account_export"),
     path(
         "accounts/profile/claim-orders/",
         checkout_account.claim_request,

@@ -24,6 +24,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from payments.models import MethodHealth, PaymentMethod, WebhookEvent
+
 from . import metrics as app_metrics
 
 logger = logging.getLogger(__name__)
@@ -227,8 +229,6 @@ class _CurrentState(Collector):
 
     def collect(self) -> Iterator[Metric]:
         from django.utils import timezone
-
-        from payments.models import MethodHealth, PaymentMethod, WebhookEvent
 
         health = GaugeMetricFamily(
             "checkout_payment_method_health",

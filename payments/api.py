@@ -14,15 +14,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.client_ip import client_ip
-from checkout.api import CLIENT_SECRET_PARAMETER, order_for_request, order_visible
-from config.api_errors import error_responses
+from config.api_schema import error_responses
 
 from . import risk, services
 from .failures import failure_for, paused_guidance
 from .gateways import InvalidPaymentDetails, payment_method_token
 from .models import PaymentAttempt, PaymentMethod, Refund
+from .orders import PayableOrder, order_book
 from .selectors import alternatives_for, methods_for_amount
 
+# The header a guest proves an order with (checkout's API reads it the same way).
+CLIENT_SECRET_PARAMETER = OpenApiParameter(
+    "X-Client-Secret",
+    str,
+    OpenApiParameter.HEADER,
+    description="The client_secret from order creation; needed by guests.",
+)
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
     str,
@@ -39,6 +46,15 @@ class MethodSerializer(serializers.Serializer):
     available = serializers.BooleanField()
     reason = serializers.CharField(allow_blank=True)
     message = serializers.CharField(allow_blank=True)
+
+
+def order_for_request(request: Request, number: str) -> PayableOrder:
+    """The order if this caller may see it, else 404 (checkout's rule, payments/orders.py)."""
+    return order_book().for_request(request, number)
+
+
+def order_visible(request: Request, order: PayableOrder) -> bool:
+    return order_book().visible(request, order)
 
 
 def _method_row(availability: Any) -> dict[str, Any]:

@@ -181,7 +181,7 @@ class PaymentAttempt(models.Model):
     request_fingerprint = models.CharField(max_length=64)
     payment_method_ref = models.CharField(_("payment method reference"), max_length=100, blank=True)
     status = models.CharField(
-        _("status"), max_length=20, choices=AttemptStatus.choices, default=AttemptStatus.CREATED
+        _("status"), max_length=20, choices=AttemptStatus, default=AttemptStatus.CREATED
     )
     provider = models.CharField(_("provider"), max_length=20)
     provider_reference = models.CharField(_("provider reference"), max_length=100, blank=True)
@@ -260,7 +260,6 @@ class PaymentEvent(AppendOnly):
     class Kind(models.TextChoices):
         CREATED = "created", _("Created")
         STATUS_CHANGED = "status_changed", _("Status changed")
-        SENT = "sent", _("Sent to provider")
         PROVIDER_RESPONSE = "provider_response", _("Provider answered")
         PROVIDER_ERROR = "provider_error", _("Provider error")
         IGNORED = "ignored", _("Ignored a stale update")

@@ -18,6 +18,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.services import lockout_state
+from payments.failures import CATALOG, failure_for
+from payments.models import PaymentAttempt
+
 from . import services
 from .models import TICKET_ALLOWED, CannedReply, HelpArticle, Ticket, TicketEvent
 from .selectors import agent_users, is_agent
@@ -325,10 +329,6 @@ class TicketAdmin(admin.ModelAdmin):
 def customer_context(ticket: Ticket) -> dict[str, Any]:
     """What an agent needs beside the conversation: the order, the attempt's whole timeline,
     the customer's other recent attempts and tickets, and whether they are locked out."""
-    from accounts.services import lockout_state
-    from payments.failures import failure_for
-    from payments.models import PaymentAttempt
-
     email = services.requester_email(ticket)
     by_customer = Q(order__email__iexact=email)
     if ticket.requester_id:
@@ -400,8 +400,6 @@ class HelpArticleForm(forms.ModelForm):
             self.initial["failure_codes"] = ", ".join(self.instance.failure_codes or [])
 
     def clean_failure_codes(self) -> list[str]:
-        from payments.failures import CATALOG
-
         codes = [c.strip() for c in self.cleaned_data["failure_codes"].split(",") if c.strip()]
         unknown = [c for c in codes if c not in CATALOG]
         if unknown:

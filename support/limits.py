@@ -13,12 +13,11 @@ from django.utils.translation import gettext as _
 
 from accounts import ratelimit
 from accounts.client_ip import client_ip
+from accounts.responses import too_many_requests
 
 
 def refused(request: HttpRequest, name: str, ident: object = None) -> HttpResponse | None:
     """None when allowed; else the 429 page saying when to try again."""
-    from accounts.views import too_many_requests
-
     limit, window = settings.SUPPORT_RATE_LIMITS[name]
     who = ident if ident is not None else client_ip(request)
     result = ratelimit.hit(f"support:{name}:{who}", limit, window)

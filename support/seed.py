@@ -137,3 +137,8 @@ def seed_support() -> int:
         )
         created += new
     return created
+
+
+def on_demo_seeding(sender: object, **kwargs: object) -> int:
+    """Receiver of checkout's `demo_seeding` signal (connected in SupportConfig.ready)."""
+    return seed_support()

@@ -11,7 +11,9 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
+from checkout.models import Order
 from checkout.selectors import order_visible_to
+from payments.failures import failure_for
 
 from .models import ChatMessage, Conversation, HelpArticle, Ticket
 
@@ -89,8 +91,6 @@ def attached_payment(request: HttpRequest, number: str, attempt_id: str) -> tupl
     """The order and attempt a customer refers to (a ticket or chat about a payment), only
     when this visitor may see them: nobody can attach, and so read about, somebody else's
     payment."""
-    from checkout.models import Order
-
     order = Order.objects.filter(number=number[:20]).first() if number else None
     # No key: support links do not carry the order's secret, so only the owner, staff and the
     # browser that placed the order can attach it.
@@ -109,8 +109,6 @@ def articles_for(code: str = "", category: str = "", limit: int = 3) -> list[Hel
     """Published articles for a failure code: the catalog's own link first, then any article
     an admin tagged with the code or with the ticket category. One query; the list of
     articles is short enough to match here on every database."""
-    from payments.failures import failure_for
-
     if not code and not category:
         return []
     linked = failure_for(code).article if code else ""

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.services import lockout_clear
 from config.i18n import site_language
 from outbox.services import outbox_enqueue
 
@@ -342,8 +343,6 @@ def requester_email(ticket: Ticket) -> str:
 def ticket_clear_lockout(*, ticket: Ticket, actor: Any) -> Any:
     """Lift the requester's sign-in lockout from the ticket page; recorded on the ticket and
     in the accounts' lockout-clearance log."""
-    from accounts.services import lockout_clear
-
     ticket = _locked(ticket)
     email = requester_email(ticket)
     clearance = lockout_clear(email, actor, reason=f"ticket {ticket.number}")

@@ -98,7 +98,7 @@ def pages(client, shop, alice, carol):
         (staff, reverse("admin:support_conversation_change", args=[conversation.pk])),
     ]
     # The browsable API, where DEBUG adds it, is a page too.
-    browsable = Client(HTTP_ACCEPT="text/html")
+    browsable = Client(headers={"accept": "text/html"})
     browsable.force_login(alice)
     with_objects += [(browsable, "/api/v1/products/"), (browsable, "/api/v1/orders/")]
     attempt = order.attempts.first()

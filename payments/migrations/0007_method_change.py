@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0005_webhook_event_tries'),
+        ('payments', '0006_payment_event_kind_without_sent'),
     ]
 
     operations = [

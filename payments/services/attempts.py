@@ -11,8 +11,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from checkout.models import Order, OrderStatus
-from checkout.status import order_broadcast, order_transition
 from config import metrics
 from outbox.services import outbox_enqueue
 
@@ -37,6 +35,7 @@ from ..models import (
     PaymentEvent,
     PaymentMethod,
 )
+from ..orders import OrderState, PayableOrder, order_book
 from ..selectors import method_availability
 
 logger = logging.getLogger(__name__)
@@ -86,7 +85,7 @@ class MethodUnavailable(PaymentError):
         self.reason = reason
 
 
-def _fingerprint(*, order: Order, method: PaymentMethod, payment_method: str) -> str:
+def _fingerprint(*, order: PayableOrder, method: PaymentMethod, payment_method: str) -> str:
     raw = f"{order.pk}|{method.code}|{payment_method}|{order.total}|{order.currency}"
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -124,11 +123,33 @@ def attempt_transition(
         payload=payload or {},
     )
     logger.info("attempt %s: %s -> %s (%s)", attempt.public_id, from_status, to, actor)
-    metrics.record_attempt_moved(attempt=attempt, from_status=from_status)
+    _count_move(attempt=attempt, from_status=from_status)
     # Read the number alone: caching attempt.order here would hand callers a stale order.
-    number = Order.objects.values_list("number", flat=True).get(pk=attempt.order_id)
-    transaction.on_commit(lambda: order_broadcast(number, attempt=to))
+    number = order_book().number(attempt.order_id)
+    transaction.on_commit(lambda: order_book().broadcast(number, attempt=to))
     return attempt
+
+
+def _count_move(*, attempt: PaymentAttempt, from_status: str) -> None:
+    """Count an attempt's move once its transaction commits: the first final answer (by method
+    and status, with the time it took), or a late confirmation of a final one."""
+    to_status = attempt.status
+    settled = from_status in IN_FLIGHT and to_status not in IN_FLIGHT
+    late = (from_status, to_status) in LATE_CONFIRMATION
+    if not (settled or late):
+        return  # still waiting, or a refund moving a paid attempt: not a new answer
+    method = _method_code(attempt)
+    if late:
+        metrics.record_late_confirmation(method=method)
+        return
+    took = (attempt.settled_at - attempt.created_at).total_seconds() if attempt.settled_at else 0
+    metrics.record_attempt_settled(method=method, status=to_status, seconds=took)
+
+
+def _method_code(attempt: PaymentAttempt) -> str:
+    if PaymentAttempt.method.is_cached(attempt):
+        return attempt.method.code
+    return str(PaymentMethod.objects.values_list("code", flat=True).get(pk=attempt.method_id))
 
 
 def _late_confirmation(attempt: PaymentAttempt, to: str) -> bool:
@@ -138,7 +159,7 @@ def _late_confirmation(attempt: PaymentAttempt, to: str) -> bool:
 @transaction.atomic
 def attempt_create(
     *,
-    order: Order,
+    order: PayableOrder,
     method: PaymentMethod,
     idempotency_key: str,
     payment_method: str = "",
@@ -153,7 +174,7 @@ def attempt_create(
     queue here; the partial unique constraints catch anything that slips past. With
     `expected_amount` (what the customer was shown) a total changed meanwhile charges nothing.
     """
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = order_book().lock(order.pk)
     fingerprint = _fingerprint(order=order, method=method, payment_method=payment_method)
     existing = PaymentAttempt.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
@@ -164,7 +185,7 @@ def attempt_create(
                 "This idempotency key was already used for a different payment request."
             )
         return existing, False
-    if order.status != OrderStatus.PENDING:
+    if order.status != OrderState.PENDING:
         raise OrderNotPayable(f"order {order.number} is {order.status}")
     if expected_amount is not None and order.total != expected_amount:
         raise AmountChanged(f"order {order.number} is {order.total}, not {expected_amount}")
@@ -174,19 +195,20 @@ def attempt_create(
     )
     if not availability.available:
         raise MethodUnavailable(availability.reason)
-    if method.kind == PaymentMethod.Kind.WALLET and order.kind == Order.Kind.WALLET_TOP_UP:
+    if method.kind == PaymentMethod.Kind.WALLET and order.is_wallet_top_up:
         raise MethodUnavailable("not_for_top_up")
     if method.kind == PaymentMethod.Kind.WALLET and not _is_owner(user, order):
         # A wallet is spent by its owner, signed in: not by staff, not by whoever holds the
         # order's emailed link.
         raise MethodUnavailable("wallet_owner_only")
-    in_flight = order.attempts.filter(status__in=IN_FLIGHT).first()
+    in_flight = PaymentAttempt.objects.filter(order_id=order.pk, status__in=IN_FLIGHT).first()
     if in_flight is not None:
         raise PaymentInProgress(in_flight)
     try:
         with transaction.atomic():
             attempt = PaymentAttempt.objects.create(
-                order=order,
+                # The order book's orders are the foreign key's own model (payments/orders.py).
+                order=order,  # type: ignore[misc]
                 method=method,
                 user=user if getattr(user, "is_authenticated", False) else None,
                 amount=order.total,
@@ -216,7 +238,7 @@ def attempt_create(
     return attempt, True
 
 
-def _is_owner(user: Any, order: Order) -> bool:
+def _is_owner(user: Any, order: PayableOrder) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and order.user_id == user.pk
 
 
@@ -229,7 +251,7 @@ def customer_actor(user: Any) -> str:
 
 def attempt_pay(
     *,
-    order: Order,
+    order: PayableOrder,
     method: PaymentMethod,
     idempotency_key: str,
     payment_method: str = "",
@@ -467,7 +489,7 @@ def _refund_needed(*, attempt: PaymentAttempt, actor: str, reason: str) -> None:
         message=reason[:500],
         payload={"reference": attempt.provider_reference},
     )
-    number = Order.objects.values_list("number", flat=True).get(pk=attempt.order_id)
+    number = order_book().number(attempt.order_id)
     reference = attempt.provider_reference or f"(key {attempt.provider_key})"
     outbox_enqueue(
         kind="payments.admin_mail",
@@ -484,12 +506,12 @@ def _late_success(*, attempt: PaymentAttempt, result: ChargeResult, actor: str) 
     """The provider took the money after we failed or canceled the attempt (we stopped waiting,
     the customer chose another way, a decline they then got past). If the order is still unpaid
     the payment is honoured; if it was paid or closed meanwhile, staff must refund this one."""
-    order = Order.objects.select_for_update().get(pk=attempt.order_id)
+    order = order_book().lock(attempt.order_id)
     was = attempt.status
     if result.reference and not attempt.provider_reference:
         attempt.provider_reference = result.reference
         attempt.save(update_fields=["provider_reference", "updated_at"])
-    if order.status != OrderStatus.PENDING:
+    if order.status != OrderState.PENDING:
         _refund_needed(
             attempt=attempt,
             actor=actor,
@@ -531,9 +553,9 @@ def _order_mark_paid(*, attempt: PaymentAttempt, actor: str) -> bool:
     charge flagged for refund rather than goods given for the wrong amount. Returns whether the
     order was marked paid.
     """
-    order = Order.objects.select_for_update().get(pk=attempt.order_id)
+    order = order_book().lock(attempt.order_id)
     if (attempt.amount, attempt.currency.upper()) != (order.total, order.currency.upper()):
-        order_transition(order=order, to=OrderStatus.CANCELED)
+        order_book().move(order, OrderState.CANCELED)
         _refund_needed(
             attempt=attempt,
             actor=actor,
@@ -543,11 +565,11 @@ def _order_mark_paid(*, attempt: PaymentAttempt, actor: str) -> bool:
             ),
         )
         return False
-    order_transition(order=order, to=OrderStatus.PAID)
+    order_book().move(order, OrderState.PAID)
     PaymentEvent.objects.create(
         attempt=attempt, kind=PaymentEvent.Kind.ORDER_PAID, actor=actor, to_status=order.status
     )
-    if order.kind == Order.Kind.WALLET_TOP_UP:
+    if order.is_wallet_top_up:
         from .wallet import wallet_move
 
         # What was charged is credited: the attempt's amount, never the order's current total.

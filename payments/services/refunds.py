@@ -22,8 +22,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from checkout.models import Order, OrderStatus
-from checkout.status import order_transition
 from config import metrics
 from outbox.services import outbox_enqueue
 
@@ -38,6 +36,7 @@ from ..models import (
     Refund,
     WalletEntry,
 )
+from ..orders import OrderState, order_book
 from .attempts import IdempotencyConflict, InvalidTransition, PaymentError, attempt_transition
 from .wallet import WalletInsufficient, wallet_move
 
@@ -166,7 +165,7 @@ def refund_request(
     except IntegrityError:
         # The same key raced us on another attempt: theirs, not a replay of ours.
         raise RefundKeyConflict("This idempotency key is already in use.") from None
-    if order.kind == Order.Kind.WALLET_TOP_UP:
+    if order.is_wallet_top_up:
         _take_back_top_up(attempt=attempt, refund=refund, actor=actor)
     attempt.refunded_amount += amount
     attempt.save(update_fields=["refunded_amount", "updated_at"])
@@ -225,7 +224,7 @@ def _take_back_top_up(*, attempt: PaymentAttempt, refund: Refund, actor: str) ->
 def _give_back_top_up(*, refund: Refund, actor: str) -> None:
     """The money did not leave: the top-up credit taken for it goes back, once per refund."""
     attempt = refund.attempt
-    if attempt.order.kind != Order.Kind.WALLET_TOP_UP:
+    if not attempt.order.is_wallet_top_up:
         return
     wallet_move(
         user=attempt.order.user,
@@ -304,7 +303,7 @@ def refund_settle(*, refund: Refund, result: RefundResult, actor: str = "provide
             return refund
         attempt.refunded_amount += refund.amount
         attempt.save(update_fields=["refunded_amount", "updated_at"])
-        if attempt.order.kind == Order.Kind.WALLET_TOP_UP:
+        if attempt.order.is_wallet_top_up:
             # The credit we gave back at give-up is taken again, as far as the wallet holds it.
             try:
                 _take_back_top_up(attempt=attempt, refund=refund, actor=actor)
@@ -342,10 +341,10 @@ def _attempt_follows(*, attempt: PaymentAttempt, refund: Refund, actor: str) -> 
         message=f"refund of {refund.amount} succeeded",
         payload={"refund": str(refund.public_id)},
     )
-    order = Order.objects.select_for_update().get(pk=attempt.order_id)
-    order_target = OrderStatus.REFUNDED if target == S.REFUNDED else OrderStatus.PARTIALLY_REFUNDED
-    if order.status != OrderStatus.REFUNDED:
-        order_transition(order=order, to=order_target)
+    order = order_book().lock(attempt.order_id)
+    order_target = OrderState.REFUNDED if target == S.REFUNDED else OrderState.PARTIALLY_REFUNDED
+    if order.status != OrderState.REFUNDED:
+        order_book().move(order, order_target)
 
 
 def _alert_unrecorded(
@@ -500,7 +499,7 @@ def refund_record_external(
         message=f"refund of {amount} made at the provider ({reference})"[:500],
         payload={"refund": str(refund.public_id), "amount": amount, "reference": reference},
     )
-    if attempt.order.kind == Order.Kind.WALLET_TOP_UP:
+    if attempt.order.is_wallet_top_up:
         try:
             _take_back_top_up(attempt=attempt, refund=refund, actor=provider)
         except RefundNotAllowed:

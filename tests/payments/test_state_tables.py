@@ -130,3 +130,20 @@ def test_a_health_move_writes_its_event_and_alerts_once_after_commit(
     ) == [("healthy", "open", "burst"), ("open", "open", "probe failed")]
     # A failed probe is recorded, not alerted: one email per outage, not one per cool-down.
     assert [m.subject for m in mail.outbox] == ["Payment method card: healthy -> open"]
+
+
+def test_the_timeline_has_only_the_kinds_the_services_write():
+    """Each kind is written somewhere (attempts, refunds, reconciliation); a kind nobody writes
+    ("sent": the status move says it) is a filter and a label support would wait on in vain."""
+    assert PaymentEvent.Kind.values == [
+        "created",
+        "status_changed",
+        "provider_response",
+        "provider_error",
+        "ignored",
+        "reconciled",
+        "order_paid",
+        "refund",
+        "risk",
+        "refund_needed",
+    ]
