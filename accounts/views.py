@@ -14,11 +14,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
+
+from config.shopper_time import time_label
 
 from . import ratelimit, services
 from .client_ip import client_ip
@@ -53,6 +54,7 @@ def too_many_requests(
     retry_after: int,
     *,
     message: str | None = None,
+    reason_shown: bool = False,
     template: str = "accounts/rate_limited.html",
     context: dict[str, Any] | None = None,
 ) -> HttpResponse:
@@ -61,21 +63,38 @@ def too_many_requests(
     retry_after = max(1, int(retry_after))
     retry_at = timezone.now() + timedelta(seconds=retry_after)
     minutes = max(1, math.ceil(retry_after / 60))
-    if message is None:
+    if message is None and reason_shown:
+        # The page already says what there was too much of (the locked page's reason): only
+        # when to come back, or it reads "too many ... Too many ...".
+        message = ngettext(
+            "Please wait and try again at %(time)s, in %(minutes)d minute.",
+            "Please wait and try again at %(time)s, in %(minutes)d minutes.",
+            minutes,
+        ) % {"time": time_label(retry_at), "minutes": minutes}
+    elif message is None:
         message = ngettext(
             "Too many attempts. For your safety, please wait and try again at %(time)s, "
             "in %(minutes)d minute.",
             "Too many attempts. For your safety, please wait and try again at %(time)s, "
             "in %(minutes)d minutes.",
             minutes,
-        ) % {"time": date_format(timezone.localtime(retry_at), "H:i"), "minutes": minutes}
+        ) % {"time": time_label(retry_at), "minutes": minutes}
     if wants_json(request):
+        detail = message
+        if reason_shown and context and context.get("reason"):
+            detail = f"{context['reason']} {message}"
         response: HttpResponse = JsonResponse(
-            {"detail": message, "retry_after": retry_after, "retry_at": retry_at.isoformat()},
+            {"detail": detail, "retry_after": retry_after, "retry_at": retry_at.isoformat()},
             status=429,
         )
     else:
-        page = {"message": message, "minutes": minutes, "unlock_at": retry_at, **(context or {})}
+        page = {
+            "message": message,
+            "minutes": minutes,
+            "unlock_at": retry_at,
+            "unlock_label": time_label(retry_at),
+            **(context or {}),
+        }
         response = render(request, template, page, status=429)
     response["Retry-After"] = str(retry_after)
     return response
@@ -104,6 +123,7 @@ def locked_out(
         return too_many_requests(
             request,
             retry_after,
+            reason_shown=True,
             template="accounts/locked.html",
             context={
                 "reason": messages_by_reason.get(reason, messages_by_reason["rate"]),
@@ -132,9 +152,13 @@ def locked_out(
             "This account is temporarily locked after too many unsuccessful sign-ins. "
             "You can try again at %(time)s, in %(minutes)d minutes, or reset your password now.",
             minutes,
-        ) % {"time": date_format(timezone.localtime(unlock_at), "H:i"), "minutes": minutes}
+        ) % {"time": time_label(unlock_at), "minutes": minutes}
         return too_many_requests(request, math.ceil(seconds_left), message=message)
-    context = {"minutes": max(1, math.ceil(seconds_left / 60)), "unlock_at": unlock_at}
+    context = {
+        "minutes": max(1, math.ceil(seconds_left / 60)),
+        "unlock_at": unlock_at,
+        "unlock_label": time_label(unlock_at),
+    }
     response = render(request, "accounts/locked.html", context, status=429)
     response["Retry-After"] = str(math.ceil(seconds_left))
     return response

@@ -115,6 +115,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # The shopper's own time zone (the `tz` cookie) for every time a page shows.
+    "config.shopper_time.ShopperTimeZoneMiddleware",
     # After the locale, so the 400 speaks the visitor's language; before sessions are read,
     # CSRF parses the form, or a view queries the database with what it was sent.
     "config.input_guard.RejectControlCharactersMiddleware",
@@ -144,6 +146,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "checkout.context_processors.cart",
             ],
+            "libraries": {"shopper_time": "config.templatetags.shopper_time"},
         },
     },
 ]

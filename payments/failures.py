@@ -10,14 +10,14 @@ shared/reference/stripe.md); our own codes sit beside them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
-from django.utils import formats, timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from config.shopper_time import time_label
 
 
 class Category(StrEnum):
@@ -443,16 +443,4 @@ def paused_guidance(*, until: datetime | None, signed_in: bool) -> tuple[str, ..
     if until is None:
         return (str(PAUSED_FOR_REVIEW), str(ASK_REVIEW))
     message = PAUSED_ACCOUNT if signed_in else PAUSED_EMAIL
-    return (str(message) % {"time": _time_label(until)}, str(ASK_REVIEW))
-
-
-def _time_label(moment: datetime) -> str:
-    """The local time as 14:05 (no "p.m." to end the sentence twice), rounded up to the minute
-    so paying at the time shown works; with the date in front when it is not today."""
-    local = timezone.localtime(moment)
-    seconds = local.second + local.microsecond / 1_000_000
-    local = local.replace(second=0, microsecond=0) + timedelta(minutes=math.ceil(seconds / 60))
-    time = formats.date_format(local, "H:i")
-    if local.date() == timezone.localdate():
-        return time
-    return f"{formats.date_format(local, 'DATE_FORMAT')} {time}"
+    return (str(message) % {"time": time_label(until)}, str(ASK_REVIEW))
