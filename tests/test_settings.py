@@ -72,8 +72,8 @@ def test_the_demo_address_follows_port_and_an_explicit_site_url_wins():
 
 
 def test_make_demo_hands_its_port_to_the_settings():
-    """`PORT=8080 make demo` serves on 8080, so its emails must link to 8080: the Makefile
-    exports PORT to every command it runs (a target of this test, added to the real Makefile,
+    """`make demo PORT=8080` serves on 8080, so its emails must link to 8080: the Makefile
+    passes PORT to every command it runs (a target of this test, added to the real Makefile,
     reads the settings as the demo's processes do)."""
     probe = (
         "probe-site-url:\n"
@@ -82,9 +82,18 @@ def test_make_demo_hands_its_port_to_the_settings():
     )
     clean = {k: v for k, v in os.environ.items() if k not in {"SITE_URL", "PORT", "DEBUG"}}
     result = subprocess.run(
-        ["make", "--no-print-directory", "-f", "Makefile", "-f", "-", "probe-site-url"],
+        [
+            "make",
+            "--no-print-directory",
+            "-f",
+            "Makefile",
+            "-f",
+            "-",
+            "probe-site-url",
+            "PORT=8080",
+        ],
         cwd=ROOT,
-        env={**clean, "PORT": "8080"},
+        env=clean,
         input=probe,
         capture_output=True,
         text=True,
