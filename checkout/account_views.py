@@ -99,6 +99,7 @@ def account_export(request: AuthenticatedHttpRequest) -> JsonResponse:
                     {
                         "sku": line.sku,
                         "name": line.name,
+                        "name_zh": line.name_zh,
                         "quantity": line.quantity,
                         "unit_price": line.unit_price,
                     }
