@@ -4,6 +4,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+# The settings derive the demo's SITE_URL (links in emails) from it.
+export PORT
 export DJANGO_SETTINGS_MODULE := config.settings
 
 .PHONY: demo test install lint messages bench clean

@@ -6,6 +6,11 @@ and the count resets when it ends; a refused hit does not move the end, so "try 
 minutes" stays true. Counting uses cache.incr, which is atomic on Redis, so concurrent requests
 cannot both take the last slot.
 
+The counter's key carries its window's start, so a count can never outlive its window: on
+backends whose incr() rewrites the value with the default timeout (Django's file and database
+caches do), the old counter used to live on past the window's end, and someone who kept trying
+every few seconds was refused forever while the page said "in 1 minute".
+
 Keys are hashed: an email address or a phone number never appears in the cache as text.
 
 When the cache does not answer (Redis stopped, frozen, out of memory) every limit here and the
@@ -58,23 +63,31 @@ class RateResult:
     count: int
 
 
-def _keys(key: str) -> tuple[str, str]:
-    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
-    return f"rl:{digest}:start", f"rl:{digest}:n"
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def _start_key(key: str) -> str:
+    return f"rl:{_digest(key)}:start"
+
+
+def _count_key(key: str, start: float) -> str:
+    # Named after the window it counts: a new window starts a new counter at 0, whatever the
+    # backend did to the old one's expiry.
+    return f"rl:{_digest(key)}:n:{round(start * 1000)}"
 
 
 def _window_start(key: str, window: int, now: float) -> float:
-    start_key, count_key = _keys(key)
+    start_key = _start_key(key)
     start = cache.get(start_key)
     if start is not None and now - start >= window:
         # Expired by the clock but not yet by the cache (a cache whose expiry runs on another
         # clock, or a test that travels in time): start a fresh window.
-        cache.delete_many([start_key, count_key])
+        cache.delete_many([start_key, _count_key(key, start)])
         start = None
     if start is None:
         # add() is atomic: among concurrent first hits, one start time wins for everyone.
         cache.add(start_key, now, window)
-        cache.add(count_key, 0, window)
         start = cache.get(start_key, now)
     return float(start)
 
@@ -102,12 +115,18 @@ def hit(key: str, limit: int, window: int) -> RateResult:
 def _hit(key: str, limit: int, window: int) -> RateResult:
     now = timezone.now().timestamp()
     start = _window_start(key, window, now)
-    _, count_key = _keys(key)
+    count_key = _count_key(key, start)
+    # Kept to the window's end (plus a second of slack for clocks), never longer.
+    lifetime = max(1, math.ceil(start + window - now) + 1)
+    cache.add(count_key, 0, lifetime)
     try:
         count = cache.incr(count_key)
     except ValueError:  # the counter expired between the two calls
-        cache.add(count_key, 0, window)
+        cache.add(count_key, 0, lifetime)
         count = cache.incr(count_key)
+    # The file and database caches' incr() stores the new value with the default timeout
+    # (300 s): put the window's end back, or a long window's count would vanish mid-window.
+    cache.touch(count_key, lifetime)
     return _result(count, limit, start, window, now)
 
 
@@ -121,16 +140,21 @@ def peek(key: str, limit: int, window: int) -> RateResult:
 
 def _peek(key: str, limit: int, window: int) -> RateResult:
     now = timezone.now().timestamp()
-    start_key, count_key = _keys(key)
-    start = cache.get(start_key)
+    start = cache.get(_start_key(key))
     if start is None or now - start >= window:
         return RateResult(allowed=True, retry_after=0, count=0)
-    count = int(cache.get(count_key, 0))
+    count = int(cache.get(_count_key(key, start), 0))
     return _result(count + 1, limit, float(start), window, now)
 
 
 def reset(key: str) -> None:
-    fail_open("rate limit reset", lambda: cache.delete_many(list(_keys(key))), None)
+    fail_open("rate limit reset", lambda: _reset(key), None)
+
+
+def _reset(key: str) -> None:
+    start = cache.get(_start_key(key))
+    keys = [_start_key(key)] + ([_count_key(key, start)] if start is not None else [])
+    cache.delete_many(keys)
 
 
 def _named(name: str) -> tuple[int, int]:

@@ -10,8 +10,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import ngettext
+
+from config.shopper_time import time_label
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -26,6 +27,7 @@ def too_many_requests(
     retry_after: int,
     *,
     message: str | None = None,
+    reason_shown: bool = False,
     template: str = "accounts/rate_limited.html",
     context: dict[str, Any] | None = None,
 ) -> HttpResponse:
@@ -34,21 +36,38 @@ def too_many_requests(
     retry_after = max(1, int(retry_after))
     retry_at = timezone.now() + timedelta(seconds=retry_after)
     minutes = max(1, math.ceil(retry_after / 60))
-    if message is None:
+    if message is None and reason_shown:
+        # The page already says what there was too much of (the locked page's reason): only
+        # when to come back, or it reads "too many ... Too many ...".
+        message = ngettext(
+            "Please wait and try again at %(time)s, in %(minutes)d minute.",
+            "Please wait and try again at %(time)s, in %(minutes)d minutes.",
+            minutes,
+        ) % {"time": time_label(retry_at), "minutes": minutes}
+    elif message is None:
         message = ngettext(
             "Too many attempts. For your safety, please wait and try again at %(time)s, "
             "in %(minutes)d minute.",
             "Too many attempts. For your safety, please wait and try again at %(time)s, "
             "in %(minutes)d minutes.",
             minutes,
-        ) % {"time": date_format(timezone.localtime(retry_at), "H:i"), "minutes": minutes}
+        ) % {"time": time_label(retry_at), "minutes": minutes}
     if wants_json(request):
+        detail = message
+        if reason_shown and context and context.get("reason"):
+            detail = f"{context['reason']} {message}"
         response: HttpResponse = JsonResponse(
-            {"detail": message, "retry_after": retry_after, "retry_at": retry_at.isoformat()},
+            {"detail": detail, "retry_after": retry_after, "retry_at": retry_at.isoformat()},
             status=429,
         )
     else:
-        page = {"message": message, "minutes": minutes, "unlock_at": retry_at, **(context or {})}
+        page = {
+            "message": message,
+            "minutes": minutes,
+            "unlock_at": retry_at,
+            "unlock_label": time_label(retry_at),
+            **(context or {}),
+        }
         response = render(request, template, page, status=429)
     response["Retry-After"] = str(retry_after)
     return response

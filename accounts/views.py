@@ -13,11 +13,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
+
+from config.shopper_time import time_label
 
 from . import ratelimit, services
 from .client_ip import client_ip
@@ -64,6 +65,7 @@ def locked_out(
         return too_many_requests(
             request,
             retry_after,
+            reason_shown=True,
             template="accounts/locked.html",
             context={
                 "reason": messages_by_reason.get(reason, messages_by_reason["rate"]),
@@ -92,9 +94,13 @@ def locked_out(
             "This account is temporarily locked after too many unsuccessful sign-ins. "
             "You can try again at %(time)s, in %(minutes)d minutes, or reset your password now.",
             minutes,
-        ) % {"time": date_format(timezone.localtime(unlock_at), "H:i"), "minutes": minutes}
+        ) % {"time": time_label(unlock_at), "minutes": minutes}
         return too_many_requests(request, math.ceil(seconds_left), message=message)
-    context = {"minutes": max(1, math.ceil(seconds_left / 60)), "unlock_at": unlock_at}
+    context = {
+        "minutes": max(1, math.ceil(seconds_left / 60)),
+        "unlock_at": unlock_at,
+        "unlock_label": time_label(unlock_at),
+    }
     response = render(request, "accounts/locked.html", context, status=429)
     response["Retry-After"] = str(math.ceil(seconds_left))
     return response

@@ -52,6 +52,7 @@ def _env(args: argparse.Namespace, var_dir: str) -> dict[str, str]:
         "DEBUG": "0",
         "SECRET_KEY": "torture-" + "k" * 50,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SITE_URL": "http://127.0.0.1:8000",
         "SECURE_SSL_REDIRECT": "0",
         "VAR_DIR": var_dir,
         "LOG_LEVEL": "WARNING",

@@ -103,6 +103,7 @@ def export_for(user: User) -> dict[str, Any]:
                     {
                         "sku": line.sku,
                         "name": line.name,
+                        "name_zh": line.name_zh,
                         "quantity": line.quantity,
                         "unit_price": line.unit_price,
                     }

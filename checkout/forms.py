@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from payments.gateways import InvalidPaymentDetails, payment_method_token
 from payments.models import PaymentMethod
 
+CARD_NUMBER_REQUIRED = _("Enter your card number.")
+
 
 class PaymentDetailsMixin:
     """A method radio list plus what the customer typed for it, turned into a token we may keep.
@@ -24,6 +26,28 @@ class PaymentDetailsMixin:
         # The form using this mixin declares `method` as a ChoiceField.
         method_field = cast(forms.ChoiceField, self.fields["method"])
         method_field.choices = [(m.code, m.label) for m in methods]
+        # The card number is required when a card is chosen and only then: the label says
+        # "(optional)" exactly when it is. Decided here, from the method posted (or the one the
+        # page checks first), so it holds without JavaScript; checkout.js follows the radios.
+        card_codes = [m.code for m in methods if m.kind == "card"]
+        field = self.fields["payment_method"]
+        field.required = self.chosen_method_code() in card_codes
+        field.error_messages["required"] = CARD_NUMBER_REQUIRED
+        field.widget.attrs.update(
+            {
+                "data-card-methods": " ".join(card_codes),
+                "data-msg-card": str(CARD_NUMBER_REQUIRED),
+                "data-optional-text": str(_("(optional)")),
+            }
+        )
+
+    def chosen_method_code(self) -> str:
+        """The method this form is for: the one posted, else the one the page checks (the
+        initial one, else the first on offer)."""
+        if self.is_bound:  # type: ignore[attr-defined]
+            return str(self.data.get("method", ""))  # type: ignore[attr-defined]
+        initial = self.initial.get("method")  # type: ignore[attr-defined]
+        return str(initial or next(iter(self.methods), ""))
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean()  # type: ignore[misc]
@@ -31,6 +55,8 @@ class PaymentDetailsMixin:
         if method is None:
             return data
         data["method_obj"] = method
+        if self.has_error("payment_method"):  # type: ignore[attr-defined]
+            return data  # required and empty: said once, as "Enter your card number."
         try:
             # A typed test card number becomes its test id here and goes no further.
             data["payment_method"] = payment_method_token(

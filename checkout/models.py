@@ -8,7 +8,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.i18n import is_chinese
+from config.i18n import in_language, is_chinese
 from payments.models import AppendOnly
 
 # No 0/O or 1/I/L: order numbers are read out over the phone to support.
@@ -165,6 +165,8 @@ class OrderLine(models.Model):
     # Copied at order time so the order reads the same after the catalogue changes.
     sku = models.CharField(_("SKU"), max_length=40)
     name = models.CharField(_("name"), max_length=120)
+    # Both names, so the order page, the receipt and the emails speak the order's language.
+    name_zh = models.CharField(_("name (Chinese)"), max_length=120, blank=True, default="")
     unit_price = models.PositiveBigIntegerField(_("unit price (minor units)"))
     quantity = models.PositiveIntegerField(_("quantity"))
     line_total = models.PositiveBigIntegerField(_("line total (minor units)"))
@@ -181,6 +183,11 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (an email renders in the order's)."""
+        return in_language(self.name, self.name_zh)
 
 
 class CheckoutVisit(models.Model):

@@ -75,6 +75,7 @@ def _lines_for(items: Sequence[tuple[Product, int]]) -> tuple[list[OrderLine], i
                 product=product,
                 sku=product.sku,
                 name=product.name_en,
+                name_zh=product.name_zh,
                 unit_price=product.price,
                 quantity=quantity,
                 line_total=product.price * quantity,

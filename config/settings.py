@@ -3,7 +3,7 @@
 With no variables set this runs the embedded defaults (SQLite under var/, a Celery broker on
 the filesystem, the in-memory channel layer, email to the console and var/outbox/, the
 simulator gateway). DATABASE_URL, REDIS_URL and STRIPE_SECRET_KEY switch to the real services.
-With DEBUG off the process refuses to start without SECRET_KEY and ALLOWED_HOSTS.
+With DEBUG off the process refuses to start without SECRET_KEY, ALLOWED_HOSTS and SITE_URL.
 """
 
 from __future__ import annotations
@@ -66,23 +66,35 @@ DEBUG = env_bool("DEBUG", True)
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
 # Production must bring its own secrets; the embedded default key is only for DEBUG.
+# SITE_URL is the address links in emails point to. The demo derives it from PORT (which
+# `make demo` exports and serves on), so `PORT=8080 make demo` mails links to port 8080;
+# production must say where it is really served (a proxy's https name, not the app's port).
 if DEBUG:
     SECRET_KEY = env_str(
         "SECRET_KEY", "insecure-demo-key-only-for-debug-never-in-production-0123456789"
     )
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
+    SITE_URL = env_str("SITE_URL") or f"http://127.0.0.1:{env_int('PORT', 8000)}"
 else:
     SECRET_KEY = env_str("SECRET_KEY")
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+    SITE_URL = env_str("SITE_URL")
     missing = [
-        n for n, v in (("SECRET_KEY", SECRET_KEY), ("ALLOWED_HOSTS", ALLOWED_HOSTS)) if not v
+        n
+        for n, v in (
+            ("SECRET_KEY", SECRET_KEY),
+            ("ALLOWED_HOSTS", ALLOWED_HOSTS),
+            ("SITE_URL", SITE_URL),
+        )
+        if not v
     ]
     if missing:
         raise ImproperlyConfigured(
             "DEBUG is off, so these environment variables are required: " + ", ".join(missing)
         )
-
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = SITE_URL.rstrip("/")
+if urlsplit(SITE_URL).scheme not in {"http", "https"} or not urlsplit(SITE_URL).netloc:
+    raise ImproperlyConfigured(f"SITE_URL must be an absolute http(s) URL, got {SITE_URL!r}")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -115,6 +127,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # The shopper's own time zone (the `tz` cookie) for every time a page shows.
+    "config.shopper_time.ShopperTimeZoneMiddleware",
     # After the locale, so the 400 speaks the visitor's language; before sessions are read,
     # CSRF parses the form, or a view queries the database with what it was sent.
     "config.input_guard.RejectControlCharactersMiddleware",
@@ -144,6 +158,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "checkout.context_processors.cart",
             ],
+            "libraries": {"shopper_time": "config.templatetags.shopper_time"},
         },
     },
 ]

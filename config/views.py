@@ -276,3 +276,15 @@ def metrics(request: HttpRequest) -> HttpResponse:
     state.register(_CurrentState())
     body = app_metrics.render_counters() + generate_latest(state)
     return HttpResponse(body, content_type=app_metrics.CONTENT_TYPE)
+
+
+FAVICON = Path(settings.BASE_DIR) / "static" / "favicon.ico"
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers and feed readers ask for at the root whatever the page
+    links: the same icon as static/favicon.ico (base.html links the SVG and this)."""
+    response = HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

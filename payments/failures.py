@@ -10,14 +10,15 @@ shared/reference/stripe.md); our own codes sit beside them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
-from django.utils import formats, timezone
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+from config.shopper_time import time_label
 
 
 class Category(StrEnum):
@@ -39,6 +40,14 @@ class Failure:
     retry_same_method: bool = False
     # Slug of the help article to suggest (the support issue adds the articles).
     article: str = ""
+
+    @property
+    def says_not_charged(self) -> bool:
+        """Whether the message already tells the customer they were not charged (so an email
+        around it does not say it twice). Read from the English text, which every translation
+        follows."""
+        with translation.override("en"):
+            return "not charged" in str(self.message)
 
 
 # Shared wording -------------------------------------------------------------------------------
@@ -171,15 +180,16 @@ _ENTRIES = [
         _("The card number is not valid."),
         _("Check the card number and enter it again."),
     ),
+    # The checkout asks for the card as a whole (a number here, Stripe's card form in production),
+    # never for its security code or expiry alone: these say "enter the card details again"
+    # (CHECK_CARD), not "enter the code again".
     _fix(
         "incorrect_cvc",
         _("The security code (CVC) is not correct."),
-        _("Check the 3 or 4 digit code on your card and enter it again."),
     ),
     _fix(
         "invalid_cvc",
         _("The security code (CVC) is not valid."),
-        _("Check the 3 or 4 digit code on your card and enter it again."),
     ),
     _fix(
         "incorrect_zip",
@@ -189,12 +199,10 @@ _ENTRIES = [
     _fix(
         "invalid_expiry_month",
         _("The expiry month is not valid."),
-        _("Check the expiry date on your card and enter it again."),
     ),
     _fix(
         "invalid_expiry_year",
         _("The expiry year is not valid."),
-        _("Check the expiry date on your card and enter it again."),
     ),
     _fix(
         "invalid_payment_method",
@@ -443,16 +451,4 @@ def paused_guidance(*, until: datetime | None, signed_in: bool) -> tuple[str, ..
     if until is None:
         return (str(PAUSED_FOR_REVIEW), str(ASK_REVIEW))
     message = PAUSED_ACCOUNT if signed_in else PAUSED_EMAIL
-    return (str(message) % {"time": _time_label(until)}, str(ASK_REVIEW))
-
-
-def _time_label(moment: datetime) -> str:
-    """The local time as 14:05 (no "p.m." to end the sentence twice), rounded up to the minute
-    so paying at the time shown works; with the date in front when it is not today."""
-    local = timezone.localtime(moment)
-    seconds = local.second + local.microsecond / 1_000_000
-    local = local.replace(second=0, microsecond=0) + timedelta(minutes=math.ceil(seconds / 60))
-    time = formats.date_format(local, "H:i")
-    if local.date() == timezone.localdate():
-        return time
-    return f"{formats.date_format(local, 'DATE_FORMAT')} {time}"
+    return (str(message) % {"time": time_label(until)}, str(ASK_REVIEW))

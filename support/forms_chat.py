@@ -76,3 +76,9 @@ class ChatLeaveForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+    # Shown on the chat page beside the chat's own ChatMessageForm, whose box is id_message:
+    # ids of their own, or "Anything to add?" would label the chat's box instead of this one.
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "id_leave_%s")
+        super().__init__(*args, **kwargs)

@@ -19,6 +19,7 @@ PROD = {
     "DEBUG": "0",
     "SECRET_KEY": "x9#Lq2!vR7@pT4$wZ8^mN3&kB6*hJ1(cF5)gD0_sA-yU+eI=oP;aS:dG<fH>jK",
     "ALLOWED_HOSTS": "shop.example.com",
+    "SITE_URL": "https://shop.example.com",
 }
 
 

@@ -338,6 +338,7 @@ def test_production_logs_are_json_lines_with_the_request_id(tmp_path):
         DEBUG="0",
         SECRET_KEY="x" * 50,
         ALLOWED_HOSTS="shop.example",
+        SITE_URL="https://shop.example",
         VAR_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stderr

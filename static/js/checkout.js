@@ -35,9 +35,51 @@
     box.textContent = message;
     input.setAttribute("aria-invalid", "true");
   }
-  Array.prototype.forEach.call(document.querySelectorAll("input[data-msg-required], input[data-msg-invalid]"), function (input) {
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-msg-required], input[data-msg-invalid], input[data-card-methods]"), function (input) {
     input.addEventListener("blur", function () { hint(input); });
   });
+
+  // The card number is required for card methods only: the label's "(optional)" and the
+  // required state follow the chosen method, as the server decides it on submit.
+  var card = document.querySelector("input[data-card-methods]");
+  if (card) {
+    var cardMethods = card.getAttribute("data-card-methods").split(" ");
+    var label = document.querySelector('label[for="' + card.id + '"]');
+    var follow = function () {
+      var chosen = document.querySelector('input[name="method"]:checked');
+      var needed = !!chosen && cardMethods.indexOf(chosen.value) >= 0;
+      var optional = label ? label.querySelector(".optional") : null;
+      if (needed) {
+        card.required = true;
+        card.setAttribute("aria-required", "true");
+        card.setAttribute("data-msg-required", card.getAttribute("data-msg-card"));
+        if (optional) {
+          var before = optional.previousSibling;
+          optional.remove();
+          if (before && before.nodeType === Node.TEXT_NODE) {
+            before.textContent = before.textContent.replace(/\s+$/, "");
+          }
+        }
+      } else {
+        card.required = false;
+        card.removeAttribute("aria-required");
+        card.removeAttribute("data-msg-required");
+        var inline = document.getElementById(card.id + "-error");
+        if (inline && inline.hasAttribute("data-inline")) { inline.remove(); card.removeAttribute("aria-invalid"); }
+        if (label && !optional) {
+          var span = document.createElement("span");
+          span.className = "optional";
+          span.textContent = card.getAttribute("data-optional-text");
+          label.appendChild(document.createTextNode(" "));
+          label.appendChild(span);
+        }
+      }
+    };
+    Array.prototype.forEach.call(document.querySelectorAll('input[name="method"]'), function (radio) {
+      radio.addEventListener("change", follow);
+    });
+    follow();
+  }
 
   // One press of Pay: the button says we are confirming and further presses do nothing.
   // The server is the real guard (one idempotency key per form); this only spares a wait.

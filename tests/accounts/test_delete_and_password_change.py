@@ -129,7 +129,12 @@ def test_session_cookie_is_httponly_always_and_secure_in_production(client, alic
         "from django.conf import settings as s; "
         "print(s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.CSRF_COOKIE_SECURE)"
     )
-    env = {"DEBUG": "0", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "shop.example.com"}
+    env = {
+        "DEBUG": "0",
+        "SECRET_KEY": "x" * 60,
+        "ALLOWED_HOSTS": "shop.example.com",
+        "SITE_URL": "https://shop.example.com",
+    }
     result = subprocess.run(
         [
             sys.executable,

@@ -96,7 +96,7 @@ def test_failures_during_the_lockout_do_not_move_the_unlock_time(client, alice):
         page = sign_in(client, "alice@example.com", "wrong again")
         assert page.status_code == 429
         body = page.content.decode()
-        assert "You can try again at 10:15, in 10 minutes." in body
+        assert "You can try again at 10:15 UTC, in 10 minutes." in body
     with time_machine.travel(start + timedelta(minutes=14), tick=False):
         assert sign_in(client, "alice@example.com", PASSWORD).status_code == 429
     with time_machine.travel(start + timedelta(minutes=15, seconds=1), tick=False):

@@ -103,9 +103,26 @@ def describe_violations(results: dict, where: str) -> str:
     return "\n".join(lines)
 
 
+def duplicate_ids(page: Page) -> dict[str, int]:
+    """Ids used more than once in the page, with their counts. Checked in the DOM itself: axe's
+    duplicate-id rules are not in the WCAG 2.2 tags run above (WCAG 2.2 dropped 4.1.1), yet a
+    second id="id_message" makes a <label for> name the wrong box."""
+    return page.evaluate(
+        """() => {
+            const seen = {};
+            for (const el of document.querySelectorAll("[id]")) {
+                seen[el.id] = (seen[el.id] || 0) + 1;
+            }
+            return Object.fromEntries(Object.entries(seen).filter(([, n]) => n > 1));
+        }"""
+    )
+
+
 def assert_no_violations(page: Page, where: str) -> None:
     results = run_axe(page)
     assert not results["violations"], describe_violations(results, where)
+    repeated = duplicate_ids(page)
+    assert not repeated, f"ids used more than once on {where} ({page.url}): {repeated}"
 
 
 def test_axe_reports_what_it_finds(page: Page):
@@ -123,6 +140,17 @@ def test_axe_reports_what_it_finds(page: Page):
     message = describe_violations(results, "a faulty page")
     assert "* image-alt [critical] Images must have alternative text" in message
     assert '<input type="text" name="q">' in message
+
+
+def test_a_repeated_id_fails_the_check(page: Page):
+    page.set_content(
+        '<html lang="en"><head><title>Twice</title></head><body><main><h1>Twice</h1>'
+        '<label for="id_message">One</label><textarea id="id_message"></textarea>'
+        '<label for="id_message">Two</label><textarea id="id_message"></textarea>'
+        "</main></body></html>"
+    )
+    with pytest.raises(AssertionError, match=r"ids used more than once.*'id_message': 2"):
+        assert_no_violations(page, "a page with a repeated id")
 
 
 # --- the shop, in a given language ------------------------------------------------------------
@@ -436,3 +464,40 @@ def test_skip_link_is_first_and_moves_focus_to_main(live_shop, live_server, page
     expect(page.locator("#main")).to_be_focused()
     assert page.evaluate("document.activeElement.id") == "main"
     assert page.url.endswith("/checkout/#main")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_chat_page_while_waiting_with_its_leave_form(
+    live_server, transactional_db, page: Page, monkeypatch, language
+):
+    """The chat's own box and the "leave us a message" box each have their own label."""
+    from support import tasks as support_tasks
+
+    # Eager Celery would run the accept-window timer at once and turn the chat away.
+    monkeypatch.setattr(support_tasks.expire_conversation, "apply_async", lambda *a, **kw: None)
+    page.goto(live_server.url + "/")
+    switch_language(page, language)
+    page.goto(live_server.url + "/support/chat/new/")
+    with translation.override(language):
+        email, help_, wait, anything, yours = (
+            translation.gettext(text)
+            for text in (
+                "Email address",
+                "How can we help?",
+                "Wait for an agent anyway",
+                "Anything to add?",
+                "Your message",
+            )
+        )
+    page.get_by_label(email).fill("waiting@example.com")
+    page.get_by_label(help_).fill("Is my order paid?")
+    page.get_by_role("button", name=wait).click()
+    expect(page.locator("[data-chat-leave]")).to_be_visible()
+    assert_no_violations(page, f"the chat page while waiting ({language})")
+    # Each label names its own box: the leave form's, not the chat's.
+    leave_box = page.get_by_label(anything)
+    expect(leave_box).to_have_count(1)
+    assert leave_box.evaluate("el => el.closest('[data-chat-leave]') !== null")
+    chat_box = page.get_by_label(yours, exact=True)
+    expect(chat_box).to_have_count(1)
+    assert chat_box.evaluate("el => el.closest('[data-chat-leave]') === null")

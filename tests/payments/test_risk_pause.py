@@ -76,7 +76,9 @@ def test_after_the_streak_the_page_offers_no_way_to_pay_and_says_until_when(shop
         response = decline(shopper, 3)
     page = response.content.decode()
     box = failure_box(response)
-    assert "For your security, new payments with your email address are paused until 14:05." in box
+    assert (
+        "For your security, new payments with your email address are paused until 14:05 UTC." in box
+    )
     assert "switch_method" not in box  # no "Pay with Alipay", no "Try again"
     assert 'href="#id_payment_method"' not in box  # no "check the card and try again"
     assert "Try another card or payment method." not in box  # the decline's advice is moot
@@ -93,7 +95,7 @@ def test_coming_back_to_checkout_while_paused_offers_no_way_to_pay(shopper):
         response = shopper.get(reverse("checkout:checkout"))
     assert response.status_code == 200
     page = response.content.decode()
-    assert "paused until 14:05." in failure_box(response)
+    assert "paused until 14:05 UTC." in failure_box(response)
     assert 'type="radio" name="method"' not in page and "pay-button" not in page
     with time_machine.travel(datetime(2026, 3, 2, 14, 5, tzinfo=UTC), tick=False):
         page = shopper.get(reverse("checkout:checkout")).content.decode()
@@ -107,7 +109,7 @@ def test_paying_another_way_anyway_is_refused_and_still_says_until_when(shopper)
     assert response.status_code == 402
     alipay = PaymentAttempt.objects.get(method__code="alipay")
     assert (alipay.status, alipay.failure_code) == (S.FAILED, "risk_refused")
-    assert "paused until 14:05." in failure_box(response)
+    assert "paused until 14:05 UTC." in failure_box(response)
 
 
 def test_when_the_pause_lifts_methods_are_offered_again_and_paying_works(shopper):
@@ -115,7 +117,7 @@ def test_when_the_pause_lifts_methods_are_offered_again_and_paying_works(shopper
         declined = decline(shopper, 3)
     with time_machine.travel(datetime(2026, 3, 2, 14, 4, 59, tzinfo=UTC), tick=False):
         still = press_pay(shopper, declined, switch_method="alipay", payment_method="")
-        assert still.status_code == 402 and "paused until 14:05." in failure_box(still)
+        assert still.status_code == 402 and "paused until 14:05 UTC." in failure_box(still)
     with time_machine.travel(datetime(2026, 3, 2, 14, 5, tzinfo=UTC), tick=False):
         again = press_pay(shopper, still)  # one more decline, now alone in the window
         box = failure_box(again)
@@ -131,7 +133,7 @@ def test_a_signed_in_buyer_reads_it_about_their_account(shopper, alice):
     shopper.force_login(alice)
     with time_machine.travel(START, tick=False):
         box = failure_box(decline(shopper, 3))
-    assert "new payments from your account are paused until 14:05." in box
+    assert "new payments from your account are paused until 14:05 UTC." in box
 
 
 def test_the_api_offers_nothing_and_says_when_to_retry(shop):
@@ -160,7 +162,7 @@ def test_the_api_offers_nothing_and_says_when_to_retry(shop):
     assert third["retry_same_method"] is False
     assert third["retry_after"] == "2026-03-02T14:05:00+00:00"
     assert third["guidance"] == [
-        "For your security, new payments with your email address are paused until 14:05.",
+        "For your security, new payments with your email address are paused until 14:05 UTC.",
         "If you think this is a mistake, ask us to review it.",
     ]
     detail = f"/api/v1/payments/{bodies[2]['id']}/"
@@ -216,7 +218,7 @@ def test_a_new_accounts_large_order_is_paused_until_the_account_is_old_enough(
         fill_cart(client, "mug")
         response = press_pay(client, payment_method="pm_card_visa")
     box = failure_box(response)
-    assert "new payments from your account are paused until March 3, 2026 13:05." in box
+    assert "new payments from your account are paused until March 3, 2026 13:05 UTC." in box
     assert "switch_method" not in box
 
 
