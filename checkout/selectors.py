@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.sessions.backends.base import SessionBase
 from django.db.models import Q
 from django.utils.crypto import constant_time_compare
+
+from payments.models import PaymentAttempt
+from payments.selectors import confirmation_deadline
 
 from .models import Order, OrderStatus, Product
 
@@ -113,3 +117,45 @@ def order_visible_to(
         return True
     # Constant time: the secret must not leak a character at a time through response timing.
     return bool(key) and constant_time_compare(key, order.client_secret)
+
+
+# Left unsettled by the provider (a timeout, a slow bank): may still take money, so nothing
+# else may be paid for this checkout until it settles. (created and sent last only while the
+# Pay request itself is running; requires_action is the customer's to finish or cancel.)
+CONFIRMING = (PaymentAttempt.Status.PROCESSING, PaymentAttempt.Status.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class Confirming:
+    """This checkout's payment that is still being confirmed, as the checkout page tells it."""
+
+    attempt: PaymentAttempt
+    # When it is settled at the latest (then it is given up as failed if still unknown).
+    settle_by: datetime
+    # The cart now holds more (or other) than that order: those items become a new order.
+    added: bool
+
+
+def confirming_payment(session: SessionBase, cart: Cart) -> Confirming | None:
+    """This checkout's order whose payment is still being confirmed, or None. No query for a
+    browser that never pressed Pay."""
+    token, number = session.get(CHECKOUT_TOKEN_KEY), session.get(CART_ORDER_KEY)
+    if not (token or number) or not session.get(ORDERS_SESSION_KEY):
+        return None
+    match = Q(pk__in=[])
+    if token:
+        match |= Q(order__checkout_token=token)
+    if number:
+        match |= Q(order__number=number)
+    attempt = (
+        PaymentAttempt.objects.select_related("order", "method")
+        .filter(match, order__status=OrderStatus.PENDING, status__in=CONFIRMING)
+        .first()
+    )
+    if attempt is None:
+        return None
+    ordered = dict(attempt.order.lines.values_list("sku", "quantity"))
+    in_cart = {line.product.sku: line.quantity for line in cart.lines}
+    return Confirming(
+        attempt=attempt, settle_by=confirmation_deadline(attempt), added=in_cart != ordered
+    )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -86,6 +86,13 @@ def method_availability(
             return Availability(method, False, "wallet_insufficient", balance=balance)
         return Availability(method, True, balance=balance, degraded=degraded)
     return Availability(method, True, degraded=degraded)
+
+
+def confirmation_deadline(attempt: PaymentAttempt) -> datetime:
+    """When an attempt left unsettled (a timeout, a slow provider) is settled at the latest: the
+    reconciliation sweep gives it up as failed once it is this old (reconcile.attempt_reconcile).
+    """
+    return attempt.created_at + timedelta(minutes=settings.PAYMENTS_CONFIRMATION_LIMIT_MINUTES)
 
 
 def cooled_down(health: MethodHealth) -> bool:
