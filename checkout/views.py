@@ -174,8 +174,14 @@ def _render_checkout(
         a.method.kind == "card" and a.method.provider == "stripe" and a.available
         for a in availability
     )
+    card_open = any(a.method.kind == "card" and a.available for a in availability)
+    if not card_open:
+        # Server-rendered, so it holds without JavaScript: no card number can be typed (and
+        # then sent along with another method) while no card payment can be made.
+        form.fields["payment_method"].widget.attrs["disabled"] = True
     context = {
         "form": form,
+        "card_open": card_open,
         "cart": cart_obj,
         "availability": availability,
         "failure": failure,

@@ -77,7 +77,7 @@ def method_availability(
     health = _health(method)
     if reason := health_reason(health):
         return Availability(method, False, reason)
-    degraded = health is not None and health.state == MethodHealth.State.DEGRADED
+    degraded = health is not None and _degraded(health)
     if method.kind == PaymentMethod.Kind.WALLET:
         if user is None or not getattr(user, "is_authenticated", False):
             return Availability(method, False, "sign_in_required")
@@ -111,6 +111,12 @@ def health_reason(health: MethodHealth | None) -> str:
     if cooled_down(health) and (health.probe_attempt_id is None or probe_releasable(health)):
         return ""  # the next attempt is the probe (a probe that will never count is let go)
     return "method_unhealthy"
+
+
+def _degraded(health: MethodHealth) -> bool:
+    from .services.health import degraded_now
+
+    return degraded_now(health)
 
 
 def _health(method: PaymentMethod) -> MethodHealth | None:
