@@ -12,8 +12,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from payments.gateways import payment_method_token
-from payments.gateways import ChargeRequest, ChargeResult, Outcome
+from payments.gateways import ChargeRequest, ChargeResult, Outcome, payment_method_token
 from payments.models import MethodHealth, PaymentAttempt, PaymentMethod
 from tests.factories import OrderFactory
 
