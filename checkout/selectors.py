@@ -1,14 +1,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.sessions.backends.base import SessionBase
+from django.db.models import Q
 from django.utils.crypto import constant_time_compare
 
-from .models import Order, Product
+from payments.models import PaymentAttempt
+from payments.selectors import confirmation_deadline
+
+from .models import Order, OrderStatus, Product
 
 CART_SESSION_KEY = "cart"
+# The checkout page's token in the session: one order per token, so a double press, a refresh
+# or a second tab finds the same order.
+CHECKOUT_TOKEN_KEY = "checkout_token"
+# The number of the order the cart was last priced into (each Pay press sets it).
+CART_ORDER_KEY = "cart_order"
+# An order in one of these was paid: the cart that made it has been bought.
+BOUGHT = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED)
 # The numbers of the orders this browser session placed (a guest has nothing else).
 ORDERS_SESSION_KEY = "orders"
 
@@ -40,9 +52,51 @@ class Cart:
         return bool(self.lines)
 
 
+def cart_items(session: SessionBase) -> dict[str, int]:
+    """The session's cart as {sku: quantity}, minus what was already bought with it.
+
+    A cart whose order is paid is consumed wherever it is read, whoever paid it: two tabs
+    pressing Pay at once both load the session before either saves it, and the losing request
+    may save it (cart included) after the winner emptied it; a payment that was confirming may
+    settle in a webhook or the reconciliation sweep, where no session is at hand. So the lines
+    of this session's paid checkout order (or of the order the cart was last priced into) are
+    taken out of the cart here, and only those: what was added since (while the payment was
+    confirming, or after) stays as the start of the next order. No query without a checkout.
+    """
+    raw: dict[str, int] = dict(session.get(CART_SESSION_KEY, {}))
+    token, number = session.get(CHECKOUT_TOKEN_KEY), session.get(CART_ORDER_KEY)
+    if not raw or not (token or number):
+        return raw
+    orders = _bought_orders(token=token, number=number)
+    if not orders:
+        return raw
+    for order in orders:
+        for line in order.lines.all():
+            left = raw.get(line.sku, 0) - line.quantity
+            if left > 0:
+                raw[line.sku] = left
+            else:
+                raw.pop(line.sku, None)
+    session[CART_SESSION_KEY] = raw
+    session.pop(CART_ORDER_KEY, None)
+    if any(order.checkout_token == token for order in orders):
+        # That checkout is over: the next Pay starts a new order with a new token.
+        session.pop(CHECKOUT_TOKEN_KEY, None)
+    return raw
+
+
+def _bought_orders(*, token: str | None, number: str | None) -> list[Order]:
+    match = Q(pk__in=[])
+    if token:
+        match |= Q(checkout_token=token)
+    if number:
+        match |= Q(number=number)
+    return list(Order.objects.filter(match, status__in=BOUGHT).prefetch_related("lines"))
+
+
 def cart_get(session: SessionBase) -> Cart:
-    """The session's cart, with products that went off sale dropped. One query."""
-    raw: dict[str, int] = session.get(CART_SESSION_KEY, {})
+    """The session's cart (cart_items), with products that went off sale dropped."""
+    raw = cart_items(session)
     products = Product.objects.filter(sku__in=raw.keys(), active=True).order_by("name_en")
     lines = [CartLine(p, raw[p.sku]) for p in products if raw.get(p.sku, 0) > 0]
     currency = lines[0].product.currency if lines else ""
@@ -63,3 +117,45 @@ def order_visible_to(
         return True
     # Constant time: the secret must not leak a character at a time through response timing.
     return bool(key) and constant_time_compare(key, order.client_secret)
+
+
+# Left unsettled by the provider (a timeout, a slow bank): may still take money, so nothing
+# else may be paid for this checkout until it settles. (created and sent last only while the
+# Pay request itself is running; requires_action is the customer's to finish or cancel.)
+CONFIRMING = (PaymentAttempt.Status.PROCESSING, PaymentAttempt.Status.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class Confirming:
+    """This checkout's payment that is still being confirmed, as the checkout page tells it."""
+
+    attempt: PaymentAttempt
+    # When it is settled at the latest (then it is given up as failed if still unknown).
+    settle_by: datetime
+    # The cart now holds more (or other) than that order: those items become a new order.
+    added: bool
+
+
+def confirming_payment(session: SessionBase, cart: Cart) -> Confirming | None:
+    """This checkout's order whose payment is still being confirmed, or None. No query for a
+    browser that never pressed Pay."""
+    token, number = session.get(CHECKOUT_TOKEN_KEY), session.get(CART_ORDER_KEY)
+    if not (token or number) or not session.get(ORDERS_SESSION_KEY):
+        return None
+    match = Q(pk__in=[])
+    if token:
+        match |= Q(order__checkout_token=token)
+    if number:
+        match |= Q(order__number=number)
+    attempt = (
+        PaymentAttempt.objects.select_related("order", "method")
+        .filter(match, order__status=OrderStatus.PENDING, status__in=CONFIRMING)
+        .first()
+    )
+    if attempt is None:
+        return None
+    ordered = dict(attempt.order.lines.values_list("sku", "quantity"))
+    in_cart = {line.product.sku: line.quantity for line in cart.lines}
+    return Confirming(
+        attempt=attempt, settle_by=confirmation_deadline(attempt), added=in_cart != ordered
+    )

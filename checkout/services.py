@@ -14,12 +14,15 @@ from payments import services as payment_services
 from payments.models import IN_FLIGHT, PaymentAttempt, PaymentMethod
 
 from .models import CheckoutVisit, Order, OrderLine, OrderStatus, Product
-from .selectors import CART_SESSION_KEY, ORDERS_SESSION_KEY, Cart
+from .selectors import (
+    CART_ORDER_KEY,
+    CART_SESSION_KEY,
+    CHECKOUT_TOKEN_KEY,
+    ORDERS_SESSION_KEY,
+    Cart,
+)
 
 MAX_QUANTITY = 99
-# The checkout page's token in the session: one order per token, so a double press, a refresh
-# or a second tab finds the same order.
-CHECKOUT_TOKEN_KEY = "checkout_token"
 
 
 class CheckoutError(Exception):
@@ -58,6 +61,7 @@ def cart_add(*, session: SessionBase, sku: str, quantity: int = 1) -> None:
 
 def cart_clear(*, session: SessionBase) -> None:
     session.pop(CART_SESSION_KEY, None)
+    session.pop(CART_ORDER_KEY, None)
 
 
 def _lines_for(items: Sequence[tuple[Product, int]]) -> tuple[list[OrderLine], int, str]:
@@ -205,6 +209,9 @@ def checkout_pay(
             )
             token = order.checkout_token or token
             remember_order(session=session, order=order)
+            # Once this order is paid, wherever that happens, these lines leave the cart
+            # (selectors.cart_items) and anything added later stays.
+            session[CART_ORDER_KEY] = order.number
             attempt = payment_services.attempt_pay(
                 order=order,
                 method=method,
@@ -301,6 +308,7 @@ def checkout_resume(*, session: SessionBase, order: Order) -> Order:
         order.checkout_token = uuid.uuid4().hex
         order.save(update_fields=["checkout_token", "updated_at"])
     session[CART_SESSION_KEY] = {line.sku: line.quantity for line in lines}
+    session[CART_ORDER_KEY] = order.number
     remember_order(session=session, order=order)
     return order
 

@@ -21,14 +21,19 @@ from payments import services as payment_services
 from payments.failures import Failure, failure_for, paused_guidance
 from payments.gateways import GatewayError
 from payments.models import PaymentAttempt, PaymentMethod
-from payments.selectors import Alternative, alternatives_for, methods_for_amount
+from payments.selectors import (
+    Alternative,
+    alternatives_for,
+    confirmation_deadline,
+    methods_for_amount,
+)
 
 from . import services
 from .errors import page_answer_for
 from .forms import AddToCartForm, CheckoutForm
 from .help import articles_for
 from .models import Order, Product
-from .selectors import cart_get, order_visible_to
+from .selectors import CONFIRMING, Confirming, cart_get, confirming_payment, order_visible_to
 
 CHECKOUT_TOKEN_KEY = services.CHECKOUT_TOKEN_KEY
 
@@ -159,6 +164,7 @@ def _render_checkout(
     availability: list,
     *,
     failure: FailureBox | None = None,
+    confirming: Confirming | None = None,
     status: int = 200,
 ) -> HttpResponse:
     # With Stripe, card details are typed into Stripe's own Payment Element, never our form.
@@ -166,12 +172,20 @@ def _render_checkout(
         a.method.kind == "card" and a.method.provider == "stripe" and a.available
         for a in availability
     )
+    card_open = any(a.method.kind == "card" and a.available for a in availability)
+    if not card_open:
+        # Server-rendered, so it holds without JavaScript: no card number can be typed (and
+        # then sent along with another method) while no card payment can be made.
+        form.fields["payment_method"].widget.attrs["disabled"] = True
     context = {
         "form": form,
+        "card_open": card_open,
         "cart": cart_obj,
         "availability": availability,
         "failure": failure,
         "waiting": _waiting_attempt(request),
+        # While it is confirming no Pay is offered: another payment could charge twice.
+        "confirming": confirming,
         "stripe_card": stripe_card,
         "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY if stripe_card else "",
     }
@@ -256,8 +270,11 @@ def checkout(request: HttpRequest) -> HttpResponse:
     user = request.user if request.user.is_authenticated else None
     availability = methods_for_amount(amount=cart_obj.total, currency=cart_obj.currency, user=user)
     payable = [a.method for a in availability if a.available]
+    confirming = confirming_payment(request.session, cart_obj)
     if request.method == "GET":
         form = CheckoutForm(initial=_initial(request), methods=payable)
+        if confirming is not None:
+            return _render_checkout(request, form, cart_obj, availability, confirming=confirming)
         box = _pause_on_arrival(request, availability)
         if box is not None:
             # Coming back while paused ("Back to checkout", a new tab): the same words as after
@@ -266,6 +283,13 @@ def checkout(request: HttpRequest) -> HttpResponse:
             return _render_checkout(request, form, cart_obj, offered, failure=box)
         return _render_checkout(request, form, cart_obj, availability)
 
+    if confirming is not None and confirming.added:
+        # A page from before items were added: they are not paid for (nor is the confirming
+        # order's Pay page shown as if they were) until that payment settles.
+        form = CheckoutForm(initial=_initial(request), methods=payable)
+        return _render_checkout(
+            request, form, cart_obj, availability, confirming=confirming, status=409
+        )
     posted = request.POST.copy()
     if switch := posted.get("switch_method"):
         # "Pay another way" / "Try again" buttons in the failure box: the customer's own choice.
@@ -373,10 +397,20 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
     failure = None
     if attempt and attempt.status in (PaymentAttempt.Status.FAILED, PaymentAttempt.Status.CANCELED):
         failure = failure_for(attempt.failure_code or "canceled", attempt.decline_code)
+    confirm_by = None
+    if attempt is not None and attempt.status in CONFIRMING:
+        # Why no other way is offered, and until when (the checkout page says the same).
+        confirm_by = confirmation_deadline(attempt)
     return render(
         request,
         "checkout/order_status.html",
-        {"order": order, "attempt": attempt, "failure": failure, "check_now": check_now},
+        {
+            "order": order,
+            "attempt": attempt,
+            "failure": failure,
+            "check_now": check_now,
+            "confirm_by": confirm_by,
+        },
     )
 
 

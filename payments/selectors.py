@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -78,7 +78,7 @@ def method_availability(
     health = _health(method)
     if reason := health_reason(health):
         return Availability(method, False, reason)
-    degraded = health is not None and health.state == MethodHealth.State.DEGRADED
+    degraded = health is not None and _degraded(health)
     if method.kind == PaymentMethod.Kind.WALLET:
         if user is None or not getattr(user, "is_authenticated", False):
             return Availability(method, False, "sign_in_required")
@@ -87,6 +87,13 @@ def method_availability(
             return Availability(method, False, "wallet_insufficient", balance=balance)
         return Availability(method, True, balance=balance, degraded=degraded)
     return Availability(method, True, degraded=degraded)
+
+
+def confirmation_deadline(attempt: PaymentAttempt) -> datetime:
+    """When an attempt left unsettled (a timeout, a slow provider) is settled at the latest: the
+    reconciliation sweep gives it up as failed once it is this old (reconcile.attempt_reconcile).
+    """
+    return attempt.created_at + timedelta(minutes=settings.PAYMENTS_CONFIRMATION_LIMIT_MINUTES)
 
 
 def cooled_down(health: MethodHealth) -> bool:
@@ -105,6 +112,12 @@ def health_reason(health: MethodHealth | None) -> str:
     if cooled_down(health) and (health.probe_attempt_id is None or probe_releasable(health)):
         return ""  # the next attempt is the probe (a probe that will never count is let go)
     return "method_unhealthy"
+
+
+def _degraded(health: MethodHealth) -> bool:
+    from .services.health import degraded_now
+
+    return degraded_now(health)
 
 
 def _health(method: PaymentMethod) -> MethodHealth | None:

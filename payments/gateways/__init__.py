@@ -42,6 +42,11 @@ def payment_method_token(*, provider: str, kind: str, value: str) -> str:
     The simulator turns its test card numbers into test ids; with Stripe, card details go to
     Stripe's own form and only its PaymentMethod id ever reaches us.
     """
+    if kind != "card":
+        # Alipay, WeChat Pay and the wallet take nothing from the card field: whatever was typed
+        # there (a card number, left over when the card was unavailable) is dropped here, never
+        # stored as the attempt's reference nor forwarded as anything.
+        value = ""
     if provider == "simulator":
         from .simulator import normalize_payment_method
 

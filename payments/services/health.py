@@ -56,6 +56,24 @@ def _window_counts(method: PaymentMethod, since: object) -> tuple[int, int]:
     return technical, attempts.count()
 
 
+def degraded_now(health: MethodHealth) -> bool:
+    """Whether a method marked degraded still is, judged from the window as it stands now.
+
+    The state row only moves when an attempt is counted, so a method nobody paid with since its
+    errors would show its warning forever; read here, the warning clears by itself once those
+    errors have left the window (by the same rule _health_update applies). Costs two counts,
+    and only for a degraded method.
+    """
+    if health.state != H.DEGRADED:
+        return False
+    window = timezone.now() - timedelta(seconds=settings.PAYMENTS_HEALTH_WINDOW_SECONDS)
+    since = max(window, health.window_started_at) if health.window_started_at else window
+    technical, total = _window_counts(health.method, since)
+    if total < settings.PAYMENTS_HEALTH_MIN_VOLUME:
+        return technical > 0
+    return technical * 100 >= settings.PAYMENTS_HEALTH_DEGRADED_PERCENT * total
+
+
 def health_transition(
     health: MethodHealth, *, to: str, technical: int, total: int, reason: str
 ) -> MethodHealthEvent:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,40 @@ def live_shop(transactional_db, live_server, shop):
     """The `shop` catalogue (mug $12.00, tea $18.50, card/alipay/wechat_pay/wallet) committed
     where the live server's thread can see it."""
     return shop
+
+
+@pytest.fixture(scope="package")
+def asgi_server() -> Iterator[str]:
+    """The project's ASGI application (HTTP and websockets, behind the same origin check and
+    session auth as production) in daphne on a free port, in a thread of this process: it
+    shares the test database and the channel layer with the test (pytest-django's live_server
+    speaks WSGI only). Twisted's reactor starts once per process, so one server serves every
+    module of this package."""
+    from daphne.server import Server  # installs the asyncio reactor: import it here, first
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+    from twisted.internet import reactor
+
+    from config.asgi import application
+
+    ready = threading.Event()
+    server = Server(
+        ASGIStaticFilesHandler(application),
+        endpoints=["tcp:port=0:interface=127.0.0.1"],
+        signal_handlers=False,
+        verbosity=0,
+    )
+
+    def wait_for_port() -> None:
+        if server.listening_addresses:
+            ready.set()
+        else:
+            reactor.callLater(0.05, wait_for_port)
+
+    reactor.callWhenRunning(wait_for_port)
+    thread = threading.Thread(target=server.run, name="daphne", daemon=True)
+    thread.start()
+    assert ready.wait(20), "daphne did not start listening"
+    host, port = server.listening_addresses[0]
+    yield f"http://{host}:{port}"
+    reactor.callFromThread(reactor.stop)
+    thread.join(10)

@@ -3,20 +3,16 @@ failure screen; an agent accepts it in the admin console and answers; the custom
 answer arrive without reloading, and the agent sees the customer's reply the same way.
 
 pytest-django's live_server speaks WSGI only, so these tests run the project's ASGI application
-(HTTP and websockets, behind the same origin check and session auth as production) in daphne,
-in a thread of this process: it shares the test database and the channel layer with the test.
+in daphne (the `asgi_server` fixture in conftest.py).
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from playwright.sync_api import Browser, Page, expect
 
 from support import tasks
@@ -25,39 +21,6 @@ from support.models import AgentPresence, Conversation
 from .test_accessibility import DECLINED_CARD, assert_no_violations, pay_with_card
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def asgi_server() -> Iterator[str]:
-    """daphne on a free port in a thread. Twisted's reactor starts once per process, so one
-    server serves the whole module."""
-    from daphne.server import Server  # installs the asyncio reactor: import it here, first
-    from twisted.internet import reactor
-
-    from config.asgi import application
-
-    ready = threading.Event()
-    server = Server(
-        ASGIStaticFilesHandler(application),
-        endpoints=["tcp:port=0:interface=127.0.0.1"],
-        signal_handlers=False,
-        verbosity=0,
-    )
-
-    def wait_for_port() -> None:
-        if server.listening_addresses:
-            ready.set()
-        else:
-            reactor.callLater(0.05, wait_for_port)
-
-    reactor.callWhenRunning(wait_for_port)
-    thread = threading.Thread(target=server.run, name="daphne", daemon=True)
-    thread.start()
-    assert ready.wait(20), "daphne did not start listening"
-    host, port = server.listening_addresses[0]
-    yield f"http://{host}:{port}"
-    reactor.callFromThread(reactor.stop)
-    thread.join(10)
 
 
 @pytest.fixture
