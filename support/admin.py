@@ -417,4 +417,4 @@ class HelpArticleAdmin(admin.ModelAdmin):
     search_fields = ("slug", "title_en", "title_zh", "body_en", "body_zh")
 
 
-from . import chat_admin  # noqa: E402, F401  (registers the chat admin and agent console)
+from .chat import admin as chat_admin  # noqa: E402, F401  (registers the chat admin and agent console)

@@ -347,7 +347,7 @@ class Conversation(AboutPayment):
 
 
 CS = Conversation.Status
-# The only moves a chat may make (support.chat.conversation_transition). A waiting chat is
+# The only moves a chat may make (support.chat.services.conversation_transition). A waiting chat is
 # accepted by one agent, missed when nobody accepts in time, or ended; an agent who frees up
 # may still accept a missed chat while the customer is there. Closed is final: a customer who
 # comes back starts a new chat.

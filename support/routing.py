@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .consumers import AgentLobbyConsumer, ChatConsumer
+from .chat.consumers import AgentLobbyConsumer, ChatConsumer
 
 websocket_urlpatterns = [
     path("ws/support/chat/<uuid:public_id>/", ChatConsumer.as_asgi()),

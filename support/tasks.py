@@ -112,14 +112,14 @@ def alert_overdue_tickets() -> int:
 
 @shared_task(acks_late=True)
 def expire_conversation(conversation_id: int) -> bool:
-    from .chat import conversation_expire
+    from .chat.services import conversation_expire
 
     return conversation_expire(conversation_id)
 
 
 @shared_task(acks_late=True)
 def expire_stale_chats() -> int:
-    from .chat import conversations_expire_stale
+    from .chat.services import conversations_expire_stale
 
     return conversations_expire_stale()
 
@@ -127,7 +127,7 @@ def expire_stale_chats() -> int:
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_chat_transcript(conversation_id: int, email: str, request_id: str) -> bool:
     """The customer asked for a copy of the chat; `request_id` makes a double press send once."""
-    from .chat import transcript_text
+    from .chat.services import transcript_text
 
     conversation = Conversation.objects.get(pk=conversation_id)
     with translation.override(conversation.language):

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import views
-from .chat_views import urlpatterns as chat_urlpatterns
+from .chat.views import urlpatterns as chat_urlpatterns
 
 app_name = "support"
 

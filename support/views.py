@@ -18,7 +18,7 @@ from accounts.typing import AuthenticatedHttpRequest
 from payments.failures import failure_for
 
 from . import services
-from .chat import agents_online
+from .chat.services import agents_online
 from .forms import RatingForm, ReplyForm, TicketForm
 from .limits import refused
 from .models import Ticket

@@ -21,7 +21,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from checkout.models import Order
 from config.settings import content_security_policy
-from support import chat, services
+from support import services
+from support.chat import services as chat
 from support.models import HelpArticle
 from support.seed import seed_support
 from tests.checkout.helpers import checkout_form, fill_cart, pay

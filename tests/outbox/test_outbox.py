@@ -293,7 +293,7 @@ def test_two_deliverers_at_once_act_once(monkeypatch):
 
 
 def test_a_dead_channel_layer_never_fails_a_chat_message(monkeypatch, caplog):
-    from support import chat
+    from support.chat import services as chat
 
     class DeadLayer:
         async def group_send(self, group, event):

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from payments.models import PaymentAttempt
-from support import chat, tasks
+from support import tasks
+from support.chat import services as chat
 from support.models import ChatMessage, Conversation, HelpArticle, Ticket
 from support.selectors import CHATS_SESSION_KEY, TICKETS_SESSION_KEY
 from tests.checkout.helpers import checkout_form, fill_cart, pay

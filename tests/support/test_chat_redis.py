@@ -22,7 +22,8 @@ from django.contrib.auth.models import Permission
 from django.db import connections
 from django.test import Client
 
-from support import chat, tasks
+from support import tasks
+from support.chat import services as chat
 from tests.conftest import ON_POSTGRES, ON_REDIS, test_database_url
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -8,7 +8,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from support import chat, tasks
+from support import tasks
+from support.chat import services as chat
 from support.models import CONVERSATION_ALLOWED, Conversation, ConversationEvent
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,8 @@ from django.test import Client
 
 from accounts import ratelimit
 from config.asgi import application
-from support import chat, tasks
+from support import tasks
+from support.chat import services as chat
 from support.models import ChatMessage, Conversation
 from support.selectors import CHATS_SESSION_KEY
 from tests.factories import UserFactory

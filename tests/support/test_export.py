@@ -7,7 +7,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from support import chat, services
+from support import services
+from support.chat import services as chat
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .chat import MAX_MESSAGE_LENGTH
+from .services import MAX_MESSAGE_LENGTH
 
 MESSAGE_ERRORS = {
     "required": _("Write a message first."),

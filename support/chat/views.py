@@ -14,18 +14,18 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import chat
-from .forms_chat import ChatLeaveForm, ChatMessageForm, ChatStartForm
-from .limits import rate_key, rate_limit, rate_limited_message, refused
-from .models import ChatMessage, Conversation, Ticket
-from .selectors import (
+from ..limits import rate_key, rate_limit, rate_limited_message, refused
+from ..models import ChatMessage, Conversation, Ticket
+from ..selectors import (
     articles_for,
     attached_payment,
     chat_role,
     remember_chat,
     remember_ticket,
 )
-from .services import ticket_open
+from ..services import ticket_open
+from . import services as chat
+from .forms import ChatLeaveForm, ChatMessageForm, ChatStartForm
 
 
 def _conversation_for(request: HttpRequest, public_id: uuid.UUID) -> tuple[Conversation, str]:

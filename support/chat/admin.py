@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from . import chat
-from .forms_chat import ChatMessageForm
-from .models import CannedReply, ChatMessage, Conversation, ConversationEvent
-from .selectors import is_agent
+from ..models import CannedReply, ChatMessage, Conversation, ConversationEvent
+from ..selectors import is_agent
+from . import services as chat
+from .forms import ChatMessageForm
 
 
 class ChatMessageInline(admin.TabularInline):

@@ -18,7 +18,7 @@ from config.broadcast import group_send
 from config.i18n import site_language
 from outbox.services import outbox_enqueue
 
-from .models import (
+from ..models import (
     CONVERSATION_ALLOWED,
     AgentPresence,
     ChatMessage,
@@ -72,7 +72,7 @@ def _send(group: str, event: dict[str, Any]) -> None:
 def _expire_later(pk: int) -> None:
     """A timer for the unanswered chat. Best effort: the beat task expire_stale_chats sweeps
     every 30 s for chats whose timer was lost, so a broker fault only makes it a little late."""
-    from . import tasks
+    from .. import tasks
 
     try:
         tasks.expire_conversation.apply_async((pk,), countdown=settings.SUPPORT_CHAT_ACCEPT_SECONDS)
@@ -425,7 +425,7 @@ def conversation_to_ticket(
 ) -> Ticket:
     """The chat becomes a ticket with its transcript: the customer leaving a message when
     nobody answered, or an agent handing it over. Doing it twice returns the same ticket."""
-    from .services import ticket_open
+    from ..services import ticket_open
 
     conversation = _lock(conversation)
     if conversation.ticket is not None:

@@ -12,10 +12,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from . import chat
-from .limits import rate_key, rate_limit, rate_limited_message
-from .models import ChatMessage, Conversation
-from .selectors import chat_role, is_agent
+from ..limits import rate_key, rate_limit, rate_limited_message
+from ..models import ChatMessage, Conversation
+from ..selectors import chat_role, is_agent
+from . import services as chat
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_FORBIDDEN = 4403
