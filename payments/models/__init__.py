@@ -1,0 +1,58 @@
+"""The payments models, one module per seam. Django finds the models through this module (the
+app's `models`), so every model class is imported here; every public name is re-exported so
+`from payments.models import X` works wherever it did."""
+
+from .attempts import (
+    ALLOWED,
+    IN_FLIGHT,
+    LATE_CONFIRMATION,
+    PAID,
+    PROVIDER_KEY_PREFIX,
+    AttemptStatus,
+    PaymentAttempt,
+    PaymentEvent,
+    S,
+)
+from .base import AppendOnly
+from .health import HEALTH_ALLOWED, HS, MethodHealth, MethodHealthEvent
+from .methods import MethodChange, PaymentMethod
+from .provider import SimulatedCharge, SimulatedRefund, WebhookEvent
+from .refunds import (
+    REFUND_ALLOWED,
+    REFUND_KEY_PREFIX,
+    REFUND_LATE_SUCCESS,
+    REFUND_NO_ANSWER,
+    Refund,
+    RefundStatus,
+)
+from .wallet import Wallet, WalletEntry
+
+__all__ = [
+    "ALLOWED",
+    "HEALTH_ALLOWED",
+    "HS",
+    "IN_FLIGHT",
+    "LATE_CONFIRMATION",
+    "PAID",
+    "PROVIDER_KEY_PREFIX",
+    "REFUND_ALLOWED",
+    "REFUND_KEY_PREFIX",
+    "REFUND_LATE_SUCCESS",
+    "REFUND_NO_ANSWER",
+    "S",
+    "AppendOnly",
+    "AttemptStatus",
+    "MethodChange",
+    "MethodHealth",
+    "MethodHealthEvent",
+    "PaymentAttempt",
+    "PaymentEvent",
+    "PaymentMethod",
+    "Refund",
+    "RefundStatus",
+    "SimulatedCharge",
+    "SimulatedRefund",
+    "WebhookEvent",
+    "Wallet",
+    "WalletEntry",
+]
