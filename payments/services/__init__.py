@@ -1,6 +1,15 @@
 """Every write to payments, as plain functions. Import from here."""
 
 from .attempts import (
+    attempt_apply_result,
+    attempt_create,
+    attempt_pay,
+    attempt_send,
+    customer_actor,
+    simulator_action_complete,
+)
+from .cancel import attempt_cancel
+from .errors import (
     AmountChanged,
     IdempotencyConflict,
     InvalidTransition,
@@ -8,14 +17,6 @@ from .attempts import (
     OrderNotPayable,
     PaymentError,
     PaymentInProgress,
-    attempt_apply_result,
-    attempt_cancel,
-    attempt_create,
-    attempt_pay,
-    attempt_send,
-    attempt_transition,
-    customer_actor,
-    simulator_action_complete,
 )
 from .methods import method_update
 from .reconcile import (
@@ -38,6 +39,7 @@ from .refunds import (
     refund_transition,
     refunds_retry_pending,
 )
+from .transition import attempt_transition
 from .wallet import WalletInsufficient, wallet_move
 from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_requeue_stale
 

@@ -9,9 +9,7 @@ import logging
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from config import metrics
 from outbox.services import outbox_enqueue
 
 from ..failures import failure_for
@@ -26,134 +24,26 @@ from ..gateways import (
     ProviderTimeout,
     get_gateway,
 )
-from ..models import (
-    ALLOWED,
-    IN_FLIGHT,
-    LATE_CONFIRMATION,
-    MethodHealth,
-    PaymentAttempt,
-    PaymentEvent,
-    PaymentMethod,
-)
+from ..models import ALLOWED, IN_FLIGHT, MethodHealth, PaymentAttempt, PaymentEvent, PaymentMethod
 from ..orders import OrderState, PayableOrder, order_book
 from ..selectors import method_availability
+from .errors import (
+    AmountChanged,
+    IdempotencyConflict,
+    MethodUnavailable,
+    OrderNotPayable,
+    PaymentInProgress,
+)
+from .settle import _late_success, _order_mark_paid, _refund_needed
+from .transition import _late_confirmation, attempt_transition
 
 logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status
 
 
-class PaymentError(Exception):
-    code = "payment_error"
-
-
-class InvalidTransition(PaymentError):
-    code = "invalid_transition"
-
-
-class IdempotencyConflict(PaymentError):
-    """The same idempotency key was sent with a different request: a client bug, never retried."""
-
-    code = "idempotency_conflict"
-
-
-class OrderNotPayable(PaymentError):
-    code = "order_not_payable"
-
-
-class AmountChanged(PaymentError):
-    """The order's total is not what the customer was shown when they pressed Pay (another tab
-    changed it): nothing is charged, and they check and press again."""
-
-    code = "amount_changed"
-
-
-class PaymentInProgress(PaymentError):
-    """Another attempt for this order is still waiting for an answer."""
-
-    code = "payment_in_progress"
-
-    def __init__(self, attempt: PaymentAttempt) -> None:
-        super().__init__(f"attempt {attempt.public_id} is still {attempt.status}")
-        self.attempt = attempt
-
-
-class MethodUnavailable(PaymentError):
-    code = "method_unavailable"
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def _fingerprint(*, order: PayableOrder, method: PaymentMethod, payment_method: str) -> str:
     raw = f"{order.pk}|{method.code}|{payment_method}|{order.total}|{order.currency}"
     return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def attempt_transition(
-    *,
-    attempt: PaymentAttempt,
-    to: str,
-    actor: str,
-    message: str = "",
-    payload: dict[str, Any] | None = None,
-    extra_fields: tuple[str, ...] = (),
-    late_confirmation: bool = False,
-) -> PaymentAttempt:
-    """Move a locked attempt along the transition table and write the event. Illegal moves raise.
-
-    `late_confirmation` admits the provider's word that a failed or canceled attempt was paid
-    after all (LATE_CONFIRMATION); only the handler of that answer passes it.
-    """
-    late = late_confirmation and _late_confirmation(attempt, to)
-    if to not in ALLOWED[attempt.status] and not late:
-        raise InvalidTransition(f"attempt {attempt.public_id}: {attempt.status} -> {to}")
-    from_status = attempt.status
-    attempt.status = to
-    if to not in IN_FLIGHT:
-        attempt.settled_at = attempt.settled_at or timezone.now()
-    attempt.save(update_fields=["status", "settled_at", "updated_at", *extra_fields])
-    PaymentEvent.objects.create(
-        attempt=attempt,
-        kind=PaymentEvent.Kind.STATUS_CHANGED,
-        from_status=from_status,
-        to_status=to,
-        actor=actor,
-        message=message[:500],
-        payload=payload or {},
-    )
-    logger.info("attempt %s: %s -> %s (%s)", attempt.public_id, from_status, to, actor)
-    _count_move(attempt=attempt, from_status=from_status)
-    # Read the number alone: caching attempt.order here would hand callers a stale order.
-    number = order_book().number(attempt.order_id)
-    transaction.on_commit(lambda: order_book().broadcast(number, attempt=to))
-    return attempt
-
-
-def _count_move(*, attempt: PaymentAttempt, from_status: str) -> None:
-    """Count an attempt's move once its transaction commits: the first final answer (by method
-    and status, with the time it took), or a late confirmation of a final one."""
-    to_status = attempt.status
-    settled = from_status in IN_FLIGHT and to_status not in IN_FLIGHT
-    late = (from_status, to_status) in LATE_CONFIRMATION
-    if not (settled or late):
-        return  # still waiting, or a refund moving a paid attempt: not a new answer
-    method = _method_code(attempt)
-    if late:
-        metrics.record_late_confirmation(method=method)
-        return
-    took = (attempt.settled_at - attempt.created_at).total_seconds() if attempt.settled_at else 0
-    metrics.record_attempt_settled(method=method, status=to_status, seconds=took)
-
-
-def _method_code(attempt: PaymentAttempt) -> str:
-    if PaymentAttempt.method.is_cached(attempt):
-        return attempt.method.code
-    return str(PaymentMethod.objects.values_list("code", flat=True).get(pk=attempt.method_id))
-
-
-def _late_confirmation(attempt: PaymentAttempt, to: str) -> bool:
-    return (attempt.status, to) in LATE_CONFIRMATION
 
 
 @transaction.atomic
@@ -475,150 +365,6 @@ def _charged_as_asked(attempt: PaymentAttempt, result: ChargeResult) -> bool:
     if result.amount is not None and result.amount != attempt.amount:
         return False
     return not result.currency or result.currency.upper() == attempt.currency.upper()
-
-
-def _refund_needed(*, attempt: PaymentAttempt, actor: str, reason: str) -> None:
-    """Money was taken that this shop will not keep: write it on the timeline once and tell
-    staff, who refund it (the attempt's page in admin shows the flag)."""
-    if attempt.events.filter(kind=PaymentEvent.Kind.REFUND_NEEDED).exists():
-        return  # a redelivered answer: staff already know
-    PaymentEvent.objects.create(
-        attempt=attempt,
-        kind=PaymentEvent.Kind.REFUND_NEEDED,
-        actor=actor,
-        message=reason[:500],
-        payload={"reference": attempt.provider_reference},
-    )
-    number = order_book().number(attempt.order_id)
-    reference = attempt.provider_reference or f"(key {attempt.provider_key})"
-    outbox_enqueue(
-        kind="payments.admin_mail",
-        payload={
-            "subject": f"Refund needed: order {number}",
-            "body": f"Payment {reference} for order {number}: {reason}. Refund it at the "
-            "provider (or from the attempt's page in admin) and tell the customer.",
-        },
-        key=f"refund_needed:{attempt.pk}",
-    )
-
-
-def _late_success(*, attempt: PaymentAttempt, result: ChargeResult, actor: str) -> PaymentAttempt:
-    """The provider took the money after we failed or canceled the attempt (we stopped waiting,
-    the customer chose another way, a decline they then got past). If the order is still unpaid
-    the payment is honoured; if it was paid or closed meanwhile, staff must refund this one."""
-    order = order_book().lock(attempt.order_id)
-    was = attempt.status
-    if result.reference and not attempt.provider_reference:
-        attempt.provider_reference = result.reference
-        attempt.save(update_fields=["provider_reference", "updated_at"])
-    if order.status != OrderState.PENDING:
-        _refund_needed(
-            attempt=attempt,
-            actor=actor,
-            reason=(
-                f"charged after this attempt was {was}, but the order is {order.status}: "
-                "a second charge"
-            ),
-        )
-        return attempt
-    attempt_transition(
-        attempt=attempt,
-        to=S.SUCCEEDED,
-        actor=actor,
-        message=f"the provider confirmed the payment after this attempt was {was}",
-        late_confirmation=True,
-    )
-    attempt.failure_code = attempt.failure_category = attempt.decline_code = ""
-    attempt.save(update_fields=["failure_code", "failure_category", "decline_code"])
-    if _order_mark_paid(attempt=attempt, actor=actor):
-        number, reference = order.number, attempt.provider_reference
-        outbox_enqueue(
-            kind="payments.admin_mail",
-            payload={
-                "subject": f"Late payment honoured: order {number}",
-                "body": f"Payment {reference} was confirmed after the attempt was {was}; order "
-                f"{number} is now paid. Check that the customer did not pay again on a new "
-                "order meanwhile.",
-            },
-            key=f"late_success:{attempt.pk}",
-        )
-    return attempt
-
-
-def _order_mark_paid(*, attempt: PaymentAttempt, actor: str) -> bool:
-    """Mark the order paid by this succeeded attempt, and credit a top-up with what was charged.
-
-    The order is paid only by a charge of its own total and currency. Since a total is frozen
-    once an order has an attempt this cannot differ; should it ever, the order is closed and the
-    charge flagged for refund rather than goods given for the wrong amount. Returns whether the
-    order was marked paid.
-    """
-    order = order_book().lock(attempt.order_id)
-    if (attempt.amount, attempt.currency.upper()) != (order.total, order.currency.upper()):
-        order_book().move(order, OrderState.CANCELED)
-        _refund_needed(
-            attempt=attempt,
-            actor=actor,
-            reason=(
-                f"charged {attempt.amount} {attempt.currency}, but order {order.number} is "
-                f"{order.total} {order.currency}: the order was closed unpaid"
-            ),
-        )
-        return False
-    order_book().move(order, OrderState.PAID)
-    PaymentEvent.objects.create(
-        attempt=attempt, kind=PaymentEvent.Kind.ORDER_PAID, actor=actor, to_status=order.status
-    )
-    if order.is_wallet_top_up:
-        from .wallet import wallet_move
-
-        # What was charged is credited: the attempt's amount, never the order's current total.
-        wallet_move(
-            user=order.user,
-            currency=attempt.currency,
-            amount=attempt.amount,
-            kind="top_up",
-            attempt=attempt,
-            actor=actor,
-        )
-    return True
-
-
-def attempt_cancel(
-    *, attempt: PaymentAttempt, actor: str, code: str = "canceled"
-) -> PaymentAttempt:
-    """Cancel an attempt that waits for the customer (3D Secure, a redirect, a QR code), so they
-    can pay another way at once, or because nobody finished it in time.
-
-    The provider is asked first: a customer who completed the step a moment ago is paid, not
-    canceled. A provider that cannot be reached raises GatewayError and nothing changes: the
-    attempt may still be completed, so no other payment may start yet.
-    """
-    attempt = PaymentAttempt.objects.get(pk=attempt.pk)
-    if attempt.status != S.REQUIRES_ACTION:
-        return attempt
-    gateway = get_gateway(attempt.provider)
-    if attempt.provider_reference:
-        result = gateway.cancel(attempt.provider_reference)
-        if not (result.outcome is Outcome.FAILED and result.failure_code == "canceled"):
-            # It moved on at the provider (paid, processing, declined): that is the answer.
-            return attempt_apply_result(
-                attempt=attempt, result=result, actor=f"provider:{gateway.name}"
-            )
-    with transaction.atomic():
-        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
-        if attempt.status != S.REQUIRES_ACTION:
-            return attempt
-        entry = failure_for(code)
-        attempt.failure_code, attempt.failure_category = code, entry.category.value
-        attempt_transition(
-            attempt=attempt,
-            to=S.CANCELED,
-            actor=actor,
-            message="canceled at the provider before the customer finished",
-            extra_fields=("failure_code", "failure_category"),
-        )
-    return attempt
 
 
 def simulator_action_complete(*, reference: str, decision: str) -> PaymentAttempt:

@@ -25,7 +25,9 @@ from ..gateways import (
     get_gateway,
 )
 from ..models import PaymentAttempt, PaymentEvent
-from .attempts import attempt_apply_result, attempt_cancel, attempt_transition, charge_request
+from .attempts import attempt_apply_result, charge_request
+from .cancel import attempt_cancel
+from .transition import attempt_transition
 
 logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status

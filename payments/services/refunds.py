@@ -37,7 +37,8 @@ from ..models import (
     WalletEntry,
 )
 from ..orders import OrderState, order_book
-from .attempts import IdempotencyConflict, InvalidTransition, PaymentError, attempt_transition
+from .errors import IdempotencyConflict, InvalidTransition, PaymentError
+from .transition import attempt_transition
 from .wallet import WalletInsufficient, wallet_move
 
 logger = logging.getLogger(__name__)

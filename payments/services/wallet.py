@@ -12,7 +12,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from ..models import PaymentAttempt, Wallet, WalletEntry
-from .attempts import PaymentError
+from .errors import PaymentError
 
 
 class WalletInsufficient(PaymentError):

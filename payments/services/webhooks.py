@@ -33,7 +33,8 @@ from ..models import (
     Refund,
     WebhookEvent,
 )
-from .attempts import PaymentError, attempt_apply_result
+from .attempts import attempt_apply_result
+from .errors import PaymentError
 
 logger = logging.getLogger(__name__)
 
