@@ -83,7 +83,7 @@ POOLED_THREADS = """
 import json, threading, django
 django.setup()
 from django.db import connection
-pids, lock, start = [], threading.Lock(), threading.Barrier(8)
+pids, lock, start = [], threading.Lock(), threading.Barrier(8, timeout=60)
 def work():
     start.wait()
     with connection.cursor() as cursor:

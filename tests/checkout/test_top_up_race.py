@@ -84,7 +84,7 @@ def test_two_tabs_topping_up_never_credit_what_was_not_charged(settings):
     for round_ in range(ROUNDS):
         token = f"page-{round_}"
         told: dict[str, str] = {}
-        barrier = threading.Barrier(2)
+        barrier = threading.Barrier(2, timeout=60)
         threads = [
             threading.Thread(target=tab, args=(alice.pk, token, told, barrier))
             for tab in (tab_a, tab_b)

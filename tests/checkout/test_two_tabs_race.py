@@ -43,7 +43,7 @@ def _tab(cookie: str) -> Client:
 
 def _press_at_once(tabs: list[Client], forms: list[dict[str, str]]) -> list[tuple[str, str]]:
     """Both tabs press Pay at one instant (a barrier); where each landed and what it was told."""
-    barrier = threading.Barrier(len(tabs))
+    barrier = threading.Barrier(len(tabs), timeout=60)
     told: list[tuple[str, str]] = []
     lock = threading.Lock()
 

@@ -269,7 +269,7 @@ def test_two_deliverers_at_once_act_once(monkeypatch):
     monkeypatch.setattr(outbox_services, "_hand_off", lambda *a: None)  # a lost hand-off
     with transaction.atomic():
         row = outbox_enqueue(kind="tests.slow", payload={"n": 1}, key="race")
-    barrier = threading.Barrier(3)
+    barrier = threading.Barrier(3, timeout=60)
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
 

@@ -41,7 +41,7 @@ def race(
     provider that takes a second). Without it the answers would depend on thread timing.
     attempts: filled with the attempt each request was told about (its public id).
     """
-    barrier = threading.Barrier(len(payments))
+    barrier = threading.Barrier(len(payments), timeout=60)
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
     others_answered = threading.Event()

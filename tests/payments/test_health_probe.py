@@ -148,7 +148,7 @@ def test_of_concurrent_claimants_exactly_one_becomes_the_probe():
         method=card, state=H.OPEN, changed_at=timezone.now() - timedelta(minutes=5)
     )
     claimants = [claimant(card, f"claim-{i}") for i in range(8)]
-    barrier = threading.Barrier(len(claimants))
+    barrier = threading.Barrier(len(claimants), timeout=60)
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
 

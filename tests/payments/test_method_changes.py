@@ -109,7 +109,7 @@ def test_the_record_is_append_only(shop):
 def test_two_admins_disabling_at_once_record_one_change(shop):
     """Both see enabled=True without the row lock and both record a switch from True."""
     card = PaymentMethod.objects.get(code="card")
-    barrier = threading.Barrier(6)
+    barrier = threading.Barrier(6, timeout=60)
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
 

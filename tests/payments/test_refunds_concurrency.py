@@ -27,7 +27,7 @@ pytestmark = [
 def race_refunds(attempt_id: int, requests: list[tuple[int, str]]) -> Counter[str]:
     """Fire every (amount, idempotency key) refund of one attempt from its own thread and
     connection, all at the same moment; count what each one was told."""
-    barrier = threading.Barrier(len(requests))
+    barrier = threading.Barrier(len(requests), timeout=60)
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
 
