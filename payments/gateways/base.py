@@ -60,6 +60,16 @@ class ProviderUnavailable(GatewayError):
     pass
 
 
+class NotCharged(GatewayError):
+    """The provider certainly did not charge: the connection was refused before the request was
+    sent, or it answered with an error its documentation says means "not processed".
+
+    The only provider error after which an attempt may move to another route (issue 15). A
+    timeout, a reset connection, a 5xx or an unreadable answer is NOT this: those may have
+    charged, stay `unknown` on their route and are reconciled there.
+    """
+
+
 class ProviderRejected(Exception):
     """The provider refused the request itself (a bad request, bad credentials, no permission).
 
