@@ -432,6 +432,8 @@ SHOP_CURRENCY = env_str("SHOP_CURRENCY", "USD").upper()
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+# Where the library sends API calls; empty is Stripe's own https://api.stripe.com.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE")
 # The simulator signs its asynchronous events like Stripe does, with its own secret: derived
 # from SECRET_KEY one way, so knowing it (it signs events anyone could see) reveals nothing of
 # the key that signs sessions and password-reset links.

@@ -31,7 +31,17 @@ _REDIRECT_KINDS = {"alipay", "wechat_pay"}
 
 
 def make_client() -> stripe.StripeClient:
-    """The one seam tests replace (with a client whose transport is a local fake)."""
+    """The one seam tests replace (with a client whose transport is a local fake).
+
+    STRIPE_API_BASE (empty: Stripe's own address) points the library at another address: an
+    egress proxy, or the local fake the deploy guide's smoke test pays through.
+    """
+    if settings.STRIPE_API_BASE:
+        return stripe.StripeClient(
+            settings.STRIPE_SECRET_KEY,
+            max_network_retries=2,
+            base_addresses={"api": settings.STRIPE_API_BASE},
+        )
     return stripe.StripeClient(settings.STRIPE_SECRET_KEY, max_network_retries=2)
 
 
