@@ -412,20 +412,23 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
             "failure": failure,
             "check_now": check_now,
             "confirm_by": confirm_by,
-            **_money_back_context(order, attempt),
+            **_money_back_context(order, attempt, request.GET.get("key", "")),
         },
     )
 
 
 def _money_back_context(
-    order: Order, attempt: PaymentAttempt | None, form: RefundRequestForm | None = None
+    order: Order, attempt: PaymentAttempt | None, key: str, form: RefundRequestForm | None = None
 ) -> dict[str, Any]:
     """The order page's refunds (each with its step and link) and refund requests, and the form
     to ask for one while the policy window is open."""
     now = timezone.now()
     refunds = list(attempt.refunds.all()) if attempt is not None else []
     can_ask = refund_requests.refund_request_can_open(order, now)
+    if form is None and can_ask:
+        form = RefundRequestForm(currency=order.currency)
     return {
+        "page_key": key,
         "refund_rows": [money_back(r, now=now, top_up=order.is_wallet_top_up) for r in refunds],
         "refund_requests": list(order.refund_requests.select_related("refund")),
         "refund_request_form": form
@@ -469,7 +472,7 @@ def order_refund_request(request: HttpRequest, number: str) -> HttpResponse:
         "failure": None,
         "check_now": False,
         "confirm_by": None,
-        **_money_back_context(order, attempt, form),
+        **_money_back_context(order, attempt, key, form),
     }
     return render(request, "checkout/order_status.html", context, status=status)
 
