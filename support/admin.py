@@ -19,8 +19,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.services import lockout_state
-from payments.failures import CATALOG, failure_for
 from payments.arrival import money_back
+from payments.failures import CATALOG, failure_for
 from payments.models import PaymentAttempt, Refund
 
 from . import services
