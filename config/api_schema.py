@@ -33,6 +33,7 @@ STATUS: dict[str, int] = {
     "payment_error": 400,
     "invalid": 400,
     "not_found": 404,
+    "not_authenticated": 403,
     "throttled": 429,
 }
 
