@@ -461,9 +461,12 @@ def refund_give_up(*, refund: Refund) -> Refund:
 
 
 def refund_retry(*, refund: Refund) -> Refund:
-    """Send one pending refund again with its own key, or give it up past the limit."""
+    """Send one pending refund again with its own key, or give up one the provider never
+    accepted past the limit."""
     limit = timedelta(hours=settings.PAYMENTS_REFUND_GIVE_UP_HOURS)
-    if timezone.now() - refund.created_at >= limit:
+    # A refund the provider accepted (sent) is theirs to finish: asking again with its key
+    # learns the outcome, and past its expected arrival agents are told (refunds_alert_overdue).
+    if refund.sent_at is None and timezone.now() - refund.created_at >= limit:
         return refund_give_up(refund=refund)
     sends = refund.sends + 1
     # Book the next try before calling out, so a crash mid-call does not retry at once.
