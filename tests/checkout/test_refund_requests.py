@@ -208,7 +208,9 @@ def test_the_api_opens_and_lists_refund_requests(client, paid, mallory, alice):
     assert client.get(url).status_code == 404
     client.force_login(alice)
     with time_machine.travel(datetime(2026, 3, 2, tzinfo=UTC), tick=False):
-        made = client.post(url, {"reason": "broken", "amount": 700}, content_type="application/json")
+        made = client.post(
+            url, {"reason": "broken", "amount": 700}, content_type="application/json"
+        )
         again = client.post(url, {"reason": "again"}, content_type="application/json")
     assert made.status_code == 201
     assert (made.json()["status"], made.json()["amount"]) == ("open", 700)
@@ -279,3 +281,14 @@ def test_five_agents_approving_at_once_make_one_refund(paid, carol):
     only = Refund.objects.get()
     assert told == Counter({f"refund {only.pk} 2400": 5})
     assert only.idempotency_key == f"refund-request-{request.public_id}"
+
+
+def test_the_refund_request_table_is_exactly_the_agreed_moves():
+    from checkout.models import REFUND_REQUEST_ALLOWED
+
+    assert {k: sorted(v) for k, v in REFUND_REQUEST_ALLOWED.items()} == {
+        "open": ["approved", "declined", "withdrawn"],
+        "approved": [],
+        "declined": [],
+        "withdrawn": [],
+    }

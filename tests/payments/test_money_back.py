@@ -113,8 +113,9 @@ def pending_refund(run, attempt, amount=500):
 
 def notices(refund):
     return sorted(
-        Message.objects.filter(kind="payments.refund_customer", key__contains=f":{refund.pk}:")
-        .values_list("key", flat=True)
+        Message.objects.filter(
+            kind="payments.refund_customer", key__contains=f":{refund.pk}:"
+        ).values_list("key", flat=True)
     )
 
 
