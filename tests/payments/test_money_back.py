@@ -248,3 +248,32 @@ def test_a_refund_the_provider_accepted_is_not_given_up_but_asked_again(shop, ru
     refund.refresh_from_db()
     assert (refund.status, refund.failure_reason) == ("pending", "")
     assert refund.sends == 2  # asked again under its own key
+
+
+def test_refunds_made_before_the_steps_are_carried_over(shop, run):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("payments.migrations.0008_money_back")
+    with time_machine.travel(T0, tick=False):
+        attempt = pay(shop)
+        accepted = pending_refund(run, attempt)
+    Refund.objects.filter(pk=accepted.pk).update(provider_reference="re_old")
+    failed = Refund.objects.create(
+        attempt=attempt,
+        amount=100,
+        currency="USD",
+        status="failed",
+        reason="old",
+        created_by="staff",
+        customer_notified_at=T0,
+    )
+    migration.existing_refunds(apps, None)
+    accepted.refresh_from_db()
+    failed.refresh_from_db()
+    assert (accepted.sent_at, accepted.expected_by) == (
+        T0,
+        datetime(2026, 3, 20, 10, 0, tzinfo=UTC),
+    )
+    assert (failed.customer_notified_at, failed.failed_notified_at) == (None, T0)
