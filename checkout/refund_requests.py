@@ -169,3 +169,13 @@ def refund_request_decline(*, request: RefundRequest, agent: Any, reason: str) -
         key=f"refund_request_declined:{request.pk}",
     )
     return request
+
+
+@transaction.atomic
+def refund_request_withdraw(*, request: RefundRequest) -> RefundRequest:
+    """The customer takes back a request nobody has answered yet (they may ask again later,
+    within the window)."""
+    request = RefundRequest.objects.select_for_update().get(pk=request.pk)
+    fields = _decide(request, RefundRequestStatus.WITHDRAWN, None)
+    request.save(update_fields=fields)
+    return request

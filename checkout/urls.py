@@ -31,4 +31,9 @@ urlpatterns = [
         views.order_refund_request,
         name="order_refund_request",
     ),
+    path(
+        "orders/<str:number>/refund-request/withdraw/",
+        views.order_refund_request_withdraw,
+        name="order_refund_request_withdraw",
+    ),
 ]

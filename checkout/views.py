@@ -569,3 +569,25 @@ def order_status_json(request: HttpRequest, number: str) -> JsonResponse:
     response = JsonResponse({"order": order.number, "status": order.status, "attempt": attempt})
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_POST
+def order_refund_request_withdraw(request: HttpRequest, number: str) -> HttpResponse:
+    """Take back an open refund request (Post/Redirect/Get)."""
+    order = get_object_or_404(Order, number=number)
+    key = request.POST.get("key", "")
+    if not _can_view(request, order, key=key):
+        raise Http404
+    url = reverse("checkout:order_status", args=[order.number])
+    url = f"{url}?{urlencode({'key': key})}" if key else url
+    open_request = order.refund_requests.filter(status="open").first()
+    if open_request is None:
+        messages.info(request, _("This refund request has already been answered."))
+        return redirect(url + "#refund-requests")
+    try:
+        refund_requests.refund_request_withdraw(request=open_request)
+    except refund_requests.CheckoutError:  # answered meanwhile
+        messages.info(request, _("This refund request has already been answered."))
+    else:
+        messages.success(request, _("Your refund request is withdrawn."))
+    return redirect(url + "#refund-requests")

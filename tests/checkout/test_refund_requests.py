@@ -292,3 +292,21 @@ def test_the_refund_request_table_is_exactly_the_agreed_moves():
         "declined": [],
         "withdrawn": [],
     }
+
+
+@pytest.mark.django_db
+def test_the_customer_withdraws_an_open_request_and_may_ask_again(client, paid, carol, mallory):
+    secret = paid.client_secret
+    withdraw = reverse("checkout:order_refund_request_withdraw", args=[paid.number])
+    with time_machine.travel(datetime(2026, 3, 2, tzinfo=UTC), tick=False):
+        first = refund_requests.refund_request_open(order=paid, reason="broken")
+        client.force_login(mallory)
+        assert client.post(withdraw, {"key": ""}).status_code == 404
+        client.logout()
+        assert client.post(withdraw, {"key": secret}).status_code == 302
+        first.refresh_from_db()
+        assert first.status == "withdrawn"
+        with pytest.raises(refund_requests.RefundRequestAnswered):
+            refund_requests.refund_request_approve(request=first, agent=carol)
+        again = refund_requests.refund_request_open(order=paid, reason="still broken")
+    assert again.status == "open" and Refund.objects.count() == 0
