@@ -19,6 +19,7 @@ from config.api_schema import STATUS
 from payments import services as payment_services
 from payments.selectors import REASON_MESSAGES
 
+from . import refund_requests
 from . import services as checkout_services
 from .status import InvalidOrderTransition
 
@@ -51,6 +52,15 @@ MESSAGES: dict[type[BaseException], Words] = {
     InvalidOrderTransition: _("This order has already moved on. Reload to see where it stands."),
     payment_services.WebhookRejected: str,
     payment_services.PaymentError: _("The payment could not be made. You were not charged."),
+    refund_requests.RefundRequestAlreadyOpen: _(
+        "You have already asked for a refund of this order. We will answer it soon."
+    ),
+    refund_requests.RefundRequestAnswered: _(
+        "This refund request has already been answered. Reload to see the answer."
+    ),
+    refund_requests.RefundRequestNotAllowed: _(
+        "This order can no longer be refunded on request. Please contact support."
+    ),
     checkout_services.EmptyCart: _("Your cart is empty. Add something before checking out."),
     checkout_services.MixedCurrencies: _("All items of an order must be in the same currency."),
     checkout_services.ProductUnavailable: _("Sorry, that product is no longer available."),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
@@ -7,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from payments.gateways import InvalidPaymentDetails, payment_method_token
 from payments.models import PaymentMethod
+from payments.money import to_minor
 
 CARD_NUMBER_REQUIRED = _("Enter your card number.")
 
@@ -136,3 +138,37 @@ class CheckoutForm(PaymentDetailsMixin, forms.Form):
 class AddToCartForm(forms.Form):
     sku = forms.SlugField(max_length=40)
     quantity = forms.IntegerField(min_value=0, max_value=99, required=False)
+
+
+class RefundRequestForm(forms.Form):
+    """Asking for money back for a paid order: why, and optionally how much (all of what is left
+    when empty), typed in the currency's own unit."""
+
+    reason = forms.CharField(
+        label=_("Why do you want a refund?"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Tell us why, so we can answer quickly.")},
+    )
+    amount = forms.DecimalField(
+        label=_("Amount to refund"),
+        help_text=_("Leave empty to ask for everything not refunded yet."),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=3,
+        error_messages={"invalid": _("Enter an amount like 20 or 20.50.")},
+    )
+
+    def __init__(self, *args: Any, currency: str = "USD", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean_amount(self) -> int | None:
+        value = self.cleaned_data.get("amount")
+        if value is None:
+            return None
+        try:
+            return to_minor(value, self.currency)
+        except ValueError:
+            raise forms.ValidationError(_("Enter an amount like 20 or 20.50.")) from None

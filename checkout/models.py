@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -198,3 +199,103 @@ class CheckoutVisit(models.Model):
 
     def __str__(self) -> str:
         return self.token
+
+
+class RefundRequestStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for an answer")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# The only moves a refund request may make: an agent answers an open one (or the customer takes
+# it back); an answer is final (a new request can be made while the window is open).
+REFUND_REQUEST_ALLOWED: dict[str, frozenset[str]] = {
+    RefundRequestStatus.OPEN: frozenset(
+        {RefundRequestStatus.APPROVED, RefundRequestStatus.DECLINED, RefundRequestStatus.WITHDRAWN}
+    ),
+    RefundRequestStatus.APPROVED: frozenset(),
+    RefundRequestStatus.DECLINED: frozenset(),
+    RefundRequestStatus.WITHDRAWN: frozenset(),
+}
+
+
+class RefundRequest(models.Model):
+    """A customer asking for their money back for a paid order; an agent approves (which makes
+    the refund) or declines (with a reason the customer is emailed)."""
+
+    Status = RefundRequestStatus
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="refund_requests", verbose_name=_("order")
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="refund_requests",
+    )
+    reason = models.TextField(_("reason"), max_length=1000)
+    # None asks for everything not refunded yet.
+    amount = models.PositiveBigIntegerField(_("amount (minor units)"), null=True, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=RefundRequestStatus.choices,
+        default=RefundRequestStatus.OPEN,
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    respond_by = models.DateTimeField(_("answer by"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decline_reason = models.TextField(_("why declined"), max_length=1000, blank=True)
+    refund = models.ForeignKey(
+        "payments.Refund",
+        verbose_name=_("refund"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="requests",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("refund request")
+        verbose_name_plural = _("refund requests")
+        constraints = [
+            # One open request per order: a double press or two tabs make one request.
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(status=RefundRequestStatus.OPEN),
+                name="checkout_one_open_refund_request",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gt=0),
+                name="checkout_refund_request_amount_gt_0",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=RefundRequestStatus.APPROVED) | Q(refund__isnull=False),
+                name="checkout_refund_request_approved_has_refund",
+            ),
+        ]
+        indexes = [
+            # The agents' queue: open requests by their answer-by time.
+            models.Index(fields=["status", "respond_by"], name="checkout_refund_request_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.number} ({self.status})"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == RefundRequestStatus.OPEN and timezone.now() > self.respond_by

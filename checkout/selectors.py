@@ -159,3 +159,22 @@ def confirming_payment(session: SessionBase, cart: Cart) -> Confirming | None:
     return Confirming(
         attempt=attempt, settle_by=confirmation_deadline(attempt), added=in_cart != ordered
     )
+
+
+def refunds_of_user(user: Any) -> Any:
+    """Every refund of money a signed-in customer paid us: refunds of their orders, and the
+    parts of their wallet withdrawals (Refund rows too), newest first."""
+    from payments.models import Refund
+
+    return (
+        Refund.objects.filter(attempt__order__user=user)
+        .select_related("attempt__order", "attempt__method")
+        .order_by("-created_at")
+    )
+
+
+def refund_visible_to(
+    *, refund: Any, user: Any, session: SessionBase | None, key: str = ""
+) -> bool:
+    """A refund is seen by whoever may see the order it gives money back for."""
+    return order_visible_to(order=refund.attempt.order, user=user, session=session, key=key)

@@ -115,3 +115,26 @@ def _claim_email(payload: dict[str, Any]) -> object:
 
     order_claim_email_send(user_id=payload["user_id"], language=payload["language"])
     return None
+
+
+@outbox_handler("checkout.refund_request_declined")
+def _refund_request_declined(payload: dict[str, Any]) -> object:
+    return send_refund_request_declined(payload["request_id"])
+
+
+def send_refund_request_declined(request_id: int) -> bool:
+    """Tell the customer, in the order's language, that their refund request was declined and
+    why. Sent from the outbox row the decline wrote, so once per decline."""
+    from .models import RefundRequest
+
+    request = RefundRequest.objects.select_related("order").get(pk=request_id)
+    if request.status != RefundRequest.Status.DECLINED:
+        return False
+    order = request.order
+    base = settings.SITE_URL + reverse("checkout:order_status", args=[order.number])
+    context = {"order": order, "request": request, "link": f"{base}?key={order.client_secret}"}
+    with translation.override(order.language):
+        subject = render_to_string("emails/refund_request_declined_subject.txt", context).strip()
+        body = render_to_string("emails/refund_request_declined.txt", context)
+    EmailMultiAlternatives(subject, body, to=[order.email]).send()
+    return True

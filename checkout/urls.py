@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, wallet_views
+from . import money_back_views, views, wallet_views
 
 app_name = "checkout"
 
@@ -24,4 +24,16 @@ urlpatterns = [
     path("orders/<str:number>/status.json", views.order_status_json, name="order_status_json"),
     path("orders/<str:number>/no-reminders/", views.order_no_reminders, name="order_no_reminders"),
     path("wallet/top-up/", wallet_views.wallet_top_up, name="wallet_top_up"),
+    path("money-back/", money_back_views.money_back_list, name="money_back_list"),
+    path("money-back/<uuid:public_id>/", money_back_views.money_back_detail, name="money_back"),
+    path(
+        "orders/<str:number>/refund-request/",
+        views.order_refund_request,
+        name="order_refund_request",
+    ),
+    path(
+        "orders/<str:number>/refund-request/withdraw/",
+        views.order_refund_request_withdraw,
+        name="order_refund_request_withdraw",
+    ),
 ]

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.client_ip import client_ip
 from payments import risk
 from payments import services as payment_services
+from payments.arrival import money_back
 from payments.failures import Failure, failure_for, paused_guidance
 from payments.gateways import GatewayError
 from payments.models import PaymentAttempt, PaymentMethod
@@ -28,9 +30,9 @@ from payments.selectors import (
     methods_for_amount,
 )
 
-from . import services
+from . import refund_requests, services
 from .errors import page_answer_for
-from .forms import AddToCartForm, CheckoutForm
+from .forms import AddToCartForm, CheckoutForm, RefundRequestForm
 from .help import articles_for
 from .models import Order, Product
 from .selectors import CONFIRMING, Confirming, cart_get, confirming_payment, order_visible_to
@@ -410,8 +412,69 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
             "failure": failure,
             "check_now": check_now,
             "confirm_by": confirm_by,
+            **_money_back_context(order, attempt, request.GET.get("key", "")),
         },
     )
+
+
+def _money_back_context(
+    order: Order, attempt: PaymentAttempt | None, key: str, form: RefundRequestForm | None = None
+) -> dict[str, Any]:
+    """The order page's refunds (each with its step and link) and refund requests, and the form
+    to ask for one while the policy window is open."""
+    now = timezone.now()
+    refunds = list(attempt.refunds.all()) if attempt is not None else []
+    can_ask = refund_requests.refund_request_can_open(order, now)
+    if form is None and can_ask:
+        form = RefundRequestForm(currency=order.currency)
+    return {
+        "page_key": key,
+        "refund_rows": [money_back(r, now=now, top_up=order.is_wallet_top_up) for r in refunds],
+        "refund_requests": list(order.refund_requests.select_related("refund")),
+        "refund_request_form": form
+        or (RefundRequestForm(currency=order.currency) if can_ask else None),
+        "refund_window_ends": refund_requests.refund_request_window_ends(order)
+        if can_ask
+        else None,
+    }
+
+
+@require_POST
+def order_refund_request(request: HttpRequest, number: str) -> HttpResponse:
+    """Ask for a refund of a paid order (Post/Redirect/Get); what was typed stays on an error."""
+    order = get_object_or_404(Order.objects.prefetch_related("lines"), number=number)
+    key = request.POST.get("key", "")
+    if not _can_view(request, order, key=key):
+        raise Http404
+    url = reverse("checkout:order_status", args=[order.number])
+    url = f"{url}?{urlencode({'key': key})}" if key else url
+    form = RefundRequestForm(request.POST, currency=order.currency)
+    status = 400
+    if form.is_valid():
+        try:
+            refund_requests.refund_request_open(
+                order=order,
+                reason=form.cleaned_data["reason"],
+                user=request.user,
+                amount=form.cleaned_data["amount"],
+            )
+        except refund_requests.CheckoutError as exc:
+            answer = page_answer_for(exc)
+            form.add_error(None, answer.message)
+            status = answer.status
+        else:
+            messages.success(request, _("Your refund request is sent. We will answer it by email."))
+            return redirect(url + "#refund-requests")
+    attempt = order.attempts.select_related("method").first()
+    context = {
+        "order": order,
+        "attempt": attempt,
+        "failure": None,
+        "check_now": False,
+        "confirm_by": None,
+        **_money_back_context(order, attempt, key, form),
+    }
+    return render(request, "checkout/order_status.html", context, status=status)
 
 
 @require_POST
@@ -506,3 +569,25 @@ def order_status_json(request: HttpRequest, number: str) -> JsonResponse:
     response = JsonResponse({"order": order.number, "status": order.status, "attempt": attempt})
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_POST
+def order_refund_request_withdraw(request: HttpRequest, number: str) -> HttpResponse:
+    """Take back an open refund request (Post/Redirect/Get)."""
+    order = get_object_or_404(Order, number=number)
+    key = request.POST.get("key", "")
+    if not _can_view(request, order, key=key):
+        raise Http404
+    url = reverse("checkout:order_status", args=[order.number])
+    url = f"{url}?{urlencode({'key': key})}" if key else url
+    open_request = order.refund_requests.filter(status="open").first()
+    if open_request is None:
+        messages.info(request, _("This refund request has already been answered."))
+        return redirect(url + "#refund-requests")
+    try:
+        refund_requests.refund_request_withdraw(request=open_request)
+    except refund_requests.CheckoutError:  # answered meanwhile
+        messages.info(request, _("This refund request has already been answered."))
+    else:
+        messages.success(request, _("Your refund request is withdrawn."))
+    return redirect(url + "#refund-requests")

@@ -22,6 +22,9 @@ STATUS: dict[str, int] = {
     "invalid_transition": 409,
     "order_transition_not_allowed": 409,
     "product_unavailable": 409,
+    "refund_request_not_allowed": 409,
+    "refund_request_open": 409,
+    "refund_request_answered": 409,
     "wallet_insufficient": 402,
     "empty_cart": 400,
     "mixed_currencies": 400,
@@ -30,6 +33,7 @@ STATUS: dict[str, int] = {
     "payment_error": 400,
     "invalid": 400,
     "not_found": 404,
+    "not_authenticated": 403,
     "throttled": 429,
 }
 

@@ -299,6 +299,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "reconcile-payments": {"task": "payments.tasks.reconcile_payments", "schedule": 60.0},
     "retry-refunds": {"task": "payments.tasks.retry_refunds", "schedule": 60.0},
+    "overdue-refunds": {"task": "payments.tasks.alert_overdue_refunds", "schedule": 600.0},
     "follow-ups": {"task": "checkout.tasks.send_follow_ups", "schedule": 300.0},
     "purge-deleted-addresses": {
         "task": "accounts.tasks.purge_deleted_addresses",
@@ -455,6 +456,10 @@ PAYMENTS_ACTION_EXPIRY_MINUTES = env_int("PAYMENTS_ACTION_EXPIRY_MINUTES", 15)
 # its amount is given back and staff are told to check the provider's dashboard.
 PAYMENTS_REFUND_RETRY_SECONDS = env_int("PAYMENTS_REFUND_RETRY_SECONDS", 300)
 PAYMENTS_REFUND_GIVE_UP_HOURS = env_int("PAYMENTS_REFUND_GIVE_UP_HOURS", 24)
+# Customers may ask for a refund of a paid order this many days after paying; agents answer
+# each request within this many hours (the queue's target, highlighted when passed).
+REFUND_REQUEST_WINDOW_DAYS = env_int("REFUND_REQUEST_WINDOW_DAYS", 30)
+REFUND_REQUEST_RESPONSE_HOURS = env_int("REFUND_REQUEST_RESPONSE_HOURS", 48)
 # Circuit breaker per method: over a rolling window, technical failures (timeouts, outages, 5xx;
 # never customer declines) above a share of at least MIN_VOLUME attempts degrade the method, and
 # above a higher share open the circuit for a cool-down, after which one probe decides.

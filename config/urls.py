@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from checkout import account_views as checkout_account
 from checkout import api as checkout_api
+from checkout import money_back_api
 from payments import api as payments_api
 
 from . import account_export, views
@@ -18,6 +19,13 @@ api_v1 = [
         name="order_payment_methods",
     ),
     path("orders/<str:number>/payments/", payments_api.OrderPayments.as_view(), name="order_pay"),
+    path(
+        "orders/<str:number>/refund-requests/",
+        money_back_api.OrderRefundRequests.as_view(),
+        name="order_refund_requests",
+    ),
+    path("refunds/", money_back_api.RefundList.as_view(), name="refunds"),
+    path("refunds/<uuid:public_id>/", money_back_api.RefundDetail.as_view(), name="refund"),
     path("payments/<uuid:public_id>/", payments_api.PaymentDetail.as_view(), name="payment"),
     path(
         "payments/<uuid:public_id>/refunds/",

@@ -155,6 +155,13 @@ _STAFF_ALERTS = {
         "but {provider} now reports it succeeded (key {key}, reference {reference}). It is "
         "recorded as succeeded; check no second refund was made meanwhile and tell the customer.",
     ),
+    "overdue": (
+        "Refund late: order {number}",
+        "Refund {refund} of {amount} {currency} for order {number} was accepted by {provider} "
+        "(reference {reference}) and should have arrived by {expected_by}, but the provider has "
+        "not confirmed it. The customer's page says it is late. Check the provider dashboard "
+        "and tell the customer what you find.",
+    ),
     "late_success_over_amount": (
         "Refund went through after all, over the paid amount: order {number}",
         "Refund {refund} of {amount} {currency} for order {number} was given up (no_answer) "
@@ -192,6 +199,7 @@ def alert_refund_staff(refund_id: int, kind: str) -> bool:
             "provider": refund.attempt.provider,
             "key": refund.provider_key,
             "reference": refund.provider_reference or "(none)",
+            "expected_by": f"{refund.expected_by:%Y-%m-%d %H:%M %Z}" if refund.expected_by else "",
         }
         recipients = _refund_staff()
         if recipients:
@@ -220,13 +228,27 @@ def alert_unrecorded_refund(
     return len(recipients)
 
 
+@shared_task(acks_late=True)
+def alert_overdue_refunds() -> int:
+    """Every 10 minutes (beat): tell agents about refunds past their expected arrival."""
+    return services.refunds_alert_overdue()
+
+
+def _money_back_link(refund: object) -> str:
+    order = refund.attempt.order  # type: ignore[attr-defined]
+    url = reverse("checkout:money_back", args=[refund.public_id])  # type: ignore[attr-defined]
+    return settings.SITE_URL + url + f"?key={order.client_secret}"
+
+
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def notify_refund_customer(refund_id: int) -> bool:
-    """Tell the customer, in their language, that a refund went through or what happens now
-    that it did not. Once per refund: the mark is set under the row lock, with the send."""
+def notify_refund_customer(refund_id: int, notice: str = "") -> bool:
+    """Tell the customer, in their language, that a refund was sent (when it should arrive and
+    the reference their bank knows it by), or that it did not go and what happens now.
+    Once per refund and notice: the mark is set under the row lock, with the send."""
     from django.db import transaction
     from django.utils import timezone
 
+    from .arrival import money_back
     from .models import Refund
 
     with transaction.atomic():
@@ -235,21 +257,31 @@ def notify_refund_customer(refund_id: int) -> bool:
             .select_related("attempt__order")
             .get(pk=refund_id)
         )
-        if refund.customer_notified_at is not None or refund.status == Refund.Status.PENDING:
+        notice = notice or ("failed" if refund.status == Refund.Status.FAILED else "sent")
+        if notice == "sent":
+            # Not yet accepted, or it failed before the email went (that email says it all).
+            due = refund.sent_at is not None and refund.status != Refund.Status.FAILED
+            mark = "customer_notified_at"
+        else:
+            due = refund.status == Refund.Status.FAILED  # a late success takes it back
+            mark = "failed_notified_at"
+        if not due or getattr(refund, mark) is not None:
             return False
         order = refund.attempt.order
+        top_up = order.kind == "wallet_top_up"
         context = {
             "order": order,
             "refund": refund,
-            "top_up": order.kind == "wallet_top_up",
-            "link": _order_link(order),
+            "top_up": top_up,
+            "link": _money_back_link(refund),
+            "money_back": money_back(refund, now=timezone.now(), top_up=top_up),
         }
-        name = "refund_succeeded" if refund.status == Refund.Status.SUCCEEDED else "refund_failed"
+        name = "refund_sent" if notice == "sent" else "refund_failed"
         with translation.override(order.language):
             subject = render_to_string(f"emails/{name}_subject.txt", context).strip()
             body = render_to_string(f"emails/{name}.txt", context)
-        refund.customer_notified_at = timezone.now()
-        refund.save(update_fields=["customer_notified_at"])
+        setattr(refund, mark, timezone.now())
+        refund.save(update_fields=[mark])
         # A failed send rolls the mark back, and the task's retry sends it.
         send_mail(subject, body, None, [order.email])
     return True
@@ -290,7 +322,7 @@ def _health_alert(payload: dict[str, Any]) -> object:
 
 @outbox_handler("payments.refund_customer")
 def _refund_customer(payload: dict[str, Any]) -> object:
-    return notify_refund_customer(payload["refund_id"])
+    return notify_refund_customer(payload["refund_id"], payload.get("notice", ""))
 
 
 @outbox_handler("payments.refund_staff")

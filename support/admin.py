@@ -19,8 +19,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.services import lockout_state
+from payments.arrival import money_back
 from payments.failures import CATALOG, failure_for
-from payments.models import PaymentAttempt
+from payments.models import PaymentAttempt, Refund
 
 from . import services
 from .models import TICKET_ALLOWED, CannedReply, HelpArticle, Ticket, TicketEvent
@@ -358,7 +359,22 @@ def customer_context(ticket: Ticket) -> dict[str, Any]:
         ),
         "lockout": lockout_state(email),
         "requester_email": email,
+        "money_back": _money_back_rows(ticket),
     }
+
+
+def _money_back_rows(ticket: Ticket) -> list[Any]:
+    """Every refund of the ticket's order, with the step, dates and reference the customer
+    sees on their status page."""
+    if ticket.order_id is None:
+        return []
+    now = timezone.now()
+    refunds = (
+        Refund.objects.filter(attempt__order_id=ticket.order_id)
+        .select_related("attempt__order", "attempt__method")
+        .order_by("-created_at")
+    )
+    return [money_back(r, now=now, top_up=r.attempt.order.is_wallet_top_up) for r in refunds]
 
 
 @admin.register(CannedReply)

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.services import lockout_clear
@@ -175,6 +175,65 @@ def ticket_open(
     _notify("opened", created)
     _notify("agents_new", created)
     return ticket
+
+
+def refund_details(refund: Any, *, now: Any = None) -> str:
+    """What agents need about a refund, in the active language: amount, method, step, the
+    provider's reference and the dates. Written into a "where is my refund" ticket."""
+    from django.utils.formats import date_format
+
+    from payments.arrival import money_back
+    from payments.money import format_money
+
+    order = refund.attempt.order
+    row = money_back(refund, now=now or timezone.now(), top_up=order.is_wallet_top_up)
+    language = translation.get_language() or "en"
+
+    def when(moment: Any) -> str:
+        return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT") if moment else "-"
+
+    lines = [
+        _("Refund: %(id)s") % {"id": refund.public_id},
+        _("Order: %(number)s") % {"number": order.number},
+        _("Amount: %(amount)s")
+        % {"amount": format_money(refund.amount, refund.currency, language)},
+        _("Paid with: %(method)s") % {"method": refund.attempt.method.label},
+        _("Refund to: %(destination)s") % {"destination": refund.get_destination_display()},
+        _("Status: %(step)s (%(status)s)") % {"step": row.label, "status": refund.status},
+        _("Provider reference: %(reference)s") % {"reference": refund.provider_reference or "-"},
+        _("Requested: %(when)s") % {"when": when(refund.created_at)},
+        _("Sent to the provider: %(when)s") % {"when": when(refund.sent_at)},
+        _("Expected by: %(when)s") % {"when": when(refund.expected_by)},
+    ]
+    if row.overdue:
+        lines.append(_("The expected date has passed without confirmation."))
+    if row.reason:
+        lines.append(_("Why it was not sent: %(reason)s") % {"reason": row.reason})
+    return "\n".join(str(line) for line in lines)
+
+
+@transaction.atomic
+def ticket_open_about_refund(
+    *, refund: Any, requester: Any = None, note: str = "", language: str = "en"
+) -> Ticket:
+    """A "where is my refund" ticket from the refund's status page: the customer's note, then
+    everything we know about the refund, with the order and payment attached for the desk."""
+    order = refund.attempt.order
+    with translation.override(site_language(language)):
+        subject = _("Where is my refund for order %(number)s?") % {"number": order.number}
+        body = "\n\n".join(part for part in (note.strip(), refund_details(refund)) if part)
+    return ticket_open(
+        email=getattr(requester, "email", "") or order.email,
+        name=getattr(requester, "full_name", "") or order.full_name,
+        subject=subject,
+        body=body,
+        category=Ticket.Category.REFUND,
+        source=Ticket.Source.REFUND_STATUS,
+        requester=requester,
+        order=order,
+        attempt=refund.attempt,
+        language=language,
+    )
 
 
 @transaction.atomic

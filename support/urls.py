@@ -11,6 +11,7 @@ urlpatterns = [
     path("tickets/new/", views.ticket_new, name="ticket_new"),
     path("tickets/<str:number>/", views.ticket_detail, name="ticket"),
     path("tickets/<str:number>/rate/", views.ticket_rate, name="ticket_rate"),
+    path("refunds/<uuid:public_id>/ask/", views.refund_ticket, name="refund_ticket"),
     path("help/", views.article_search, name="article_search"),
     path("help/<slug:slug>/", views.article_detail, name="article"),
     *chat_urlpatterns,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.typing import AuthenticatedHttpRequest
+from checkout.selectors import refund_visible_to
 from payments.failures import failure_for
 
 from . import services
@@ -218,3 +220,35 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
     article = get_object_or_404(HelpArticle, slug=slug, published=True)
     return render(request, "support/article.html", {"article": article})
+
+
+@require_POST
+def refund_ticket(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """ "Where is my refund?" on the refund's status page: a ticket with the refund attached, for
+    whoever may see the refund (the owner, or the guest holding the order's link)."""
+    from payments.models import Refund
+
+    refund = (
+        Refund.objects.select_related("attempt__order", "attempt__method")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if refund is None or not refund_visible_to(
+        refund=refund, user=request.user, session=request.session, key=request.POST.get("key", "")
+    ):
+        raise Http404
+    if limited := refused(request, "write_ip"):
+        return limited
+    ticket = services.ticket_open_about_refund(
+        refund=refund,
+        requester=request.user,
+        note=request.POST.get("note", "")[:5000],
+        language=get_language() or "en",
+    )
+    remember_ticket(request, ticket)
+    messages.success(
+        request,
+        _("Thank you. Your question is ticket %(number)s; we have emailed you a link to it.")
+        % {"number": ticket.number},
+    )
+    return redirect("support:ticket", number=ticket.number)

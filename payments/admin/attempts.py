@@ -38,6 +38,9 @@ class RefundInline(ReadOnlyInline):
         "status",
         "reason",
         "failure_reason",
+        "provider_reference",
+        "sent_at",
+        "expected_by",
         "created_by",
     )
 

@@ -67,8 +67,20 @@ class Refund(models.Model):
     # A pending refund is sent again (same key) from this moment on, with a growing delay.
     next_send_at = models.DateTimeField(null=True, blank=True)
     sends = models.PositiveSmallIntegerField(default=1)
-    # Set under the row lock by the task that emails the customer: one email per refund.
+    # When the provider accepted the refund (a reference back, or done at once), and when the
+    # money should be there by then (payments.arrival.ARRIVAL_DAYS per method kind).
+    sent_at = models.DateTimeField(_("sent to the provider"), null=True, blank=True)
+    expected_by = models.DateTimeField(_("expected by"), null=True, blank=True)
+    # The provider's last word on a refund it accepted but has not finished ("pending",
+    # "processing"): the customer reads "on its way".
+    provider_status = models.CharField(max_length=30, blank=True)
+    # Set under the row lock by the task that emails the customer that the refund was sent
+    # (accepted by the provider, or done): one such email per refund.
     customer_notified_at = models.DateTimeField(null=True, blank=True)
+    # The same for the email that says the refund did not go and what happens next.
+    failed_notified_at = models.DateTimeField(null=True, blank=True)
+    # Set by the sweep that tells agents the expected date passed unconfirmed: once per refund.
+    overdue_alerted_at = models.DateTimeField(null=True, blank=True)
     # Set by the task that tells staff we gave up waiting: one alert per refund.
     staff_alerted_at = models.DateTimeField(null=True, blank=True)
 
@@ -94,6 +106,8 @@ class Refund(models.Model):
         indexes = [
             # The retry sweep scans pending refunds by their next send time.
             models.Index(fields=["status", "next_send_at"], name="payments_refund_retry"),
+            # The overdue sweep scans pending refunds by their expected arrival.
+            models.Index(fields=["status", "expected_by"], name="payments_refund_expected"),
         ]
 
     def __str__(self) -> str:

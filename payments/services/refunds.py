@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from config import metrics
 from outbox.services import outbox_enqueue
 
+from ..arrival import expected_by
 from ..gateways import GatewayError, RefundResult, get_gateway
 from ..models import (
     PAID,
@@ -76,7 +77,11 @@ def refund_transition(
     from_status = refund.status
     refund.status = to
     refund.settled_at = timezone.now()
-    refund.save(update_fields=["status", "settled_at", *extra_fields])
+    fields = ["status", "settled_at", *extra_fields]
+    if to == R.SUCCEEDED and refund.sent_at is None:
+        # Done at once (a wallet, a fast provider): sent and arrived in the same moment.
+        fields += _mark_sent(refund)
+    refund.save(update_fields=fields)
     PaymentEvent.objects.create(
         attempt_id=refund.attempt_id,
         kind=PaymentEvent.Kind.REFUND,
@@ -87,12 +92,53 @@ def refund_transition(
         payload={"refund": str(refund.public_id), "amount": refund.amount, **(payload or {})},
     )
     metrics.record_refund(status=to)
-    # One notice per refund and outcome; the task's own mark keeps it to one per refund.
+    if to == R.FAILED:
+        # One notice per refund that did not go; the task's own mark keeps it to one.
+        outbox_enqueue(
+            kind="payments.refund_customer",
+            payload={"refund_id": refund.pk, "notice": "failed"},
+            key=f"refund_customer:{refund.pk}:failed",
+        )
+    return refund
+
+
+def _mark_sent(refund: Refund) -> list[str]:
+    """The provider accepted a locked refund: note when, promise an arrival date, and queue
+    the customer's "sent" email (once per refund: keyed, and the task keeps its own mark).
+    Returns the fields to save with the caller's change."""
+    refund.sent_at = timezone.now()
+    refund.expected_by = expected_by(
+        sent_at=refund.sent_at,
+        method_kind=refund.attempt.method.kind,
+        destination=refund.destination,
+    )
     outbox_enqueue(
         kind="payments.refund_customer",
-        payload={"refund_id": refund.pk},
-        key=f"refund_customer:{refund.pk}:{to}",
+        payload={"refund_id": refund.pk, "notice": "sent"},
+        key=f"refund_customer:{refund.pk}:sent",
     )
+    return ["sent_at", "expected_by"]
+
+
+@transaction.atomic
+def refund_provider_update(*, refund: Refund, reference: str, provider_status: str) -> Refund:
+    """The provider says a refund of ours is accepted but not finished (pending, processing):
+    keep its reference and word, and mark it sent the first time."""
+    refund = (
+        Refund.objects.select_for_update(of=("self",))
+        .select_related("attempt__method")
+        .get(pk=refund.pk)
+    )
+    if refund.status != R.PENDING:
+        return refund  # late news of a settled refund changes nothing
+    fields = ["provider_status"]
+    refund.provider_status = provider_status[:30]
+    if reference and not refund.provider_reference:
+        refund.provider_reference = reference[:100]
+        fields.append("provider_reference")
+    if refund.provider_reference and refund.sent_at is None:
+        fields += _mark_sent(refund)
+    refund.save(update_fields=fields)
     return refund
 
 
@@ -284,7 +330,11 @@ def refund_settle(*, refund: Refund, result: RefundResult, actor: str = "provide
     refund.provider_reference = refund.provider_reference or result.reference
     if result.pending:
         # The provider finishes later and tells us by webhook; keep its id to match it then.
-        refund.save(update_fields=["provider_reference"])
+        # It has accepted the refund: the customer is told it was sent, and when to expect it.
+        fields = ["provider_reference"]
+        if refund.provider_reference and refund.sent_at is None:
+            fields += _mark_sent(refund)
+        refund.save(update_fields=fields)
         return refund
     if not result.succeeded:
         refund.failure_reason = (result.failure_reason or "failed")[:100]
@@ -411,9 +461,12 @@ def refund_give_up(*, refund: Refund) -> Refund:
 
 
 def refund_retry(*, refund: Refund) -> Refund:
-    """Send one pending refund again with its own key, or give it up past the limit."""
+    """Send one pending refund again with its own key, or give up one the provider never
+    accepted past the limit."""
     limit = timedelta(hours=settings.PAYMENTS_REFUND_GIVE_UP_HOURS)
-    if timezone.now() - refund.created_at >= limit:
+    # A refund the provider accepted (sent) is theirs to finish: asking again with its key
+    # learns the outcome, and past its expected arrival agents are told (refunds_alert_overdue).
+    if refund.sent_at is None and timezone.now() - refund.created_at >= limit:
         return refund_give_up(refund=refund)
     sends = refund.sends + 1
     # Book the next try before calling out, so a crash mid-call does not retry at once.
@@ -440,6 +493,29 @@ def refunds_retry_pending() -> int:
             logger.exception("retrying refund %s failed", refund.public_id)
             continue
         if refund.status != R.PENDING:
+            count += 1
+    return count
+
+
+def refunds_alert_overdue() -> int:
+    """Every refund the provider accepted whose expected arrival passed without a final answer:
+    agents are told, once per refund (the mark is set under the row lock, with the outbox row
+    keyed by the refund). Returns how many were newly alerted."""
+    now = timezone.now()
+    ids = list(
+        Refund.objects.filter(
+            status=R.PENDING, expected_by__lt=now, overdue_alerted_at__isnull=True
+        ).values_list("pk", flat=True)[:200]
+    )
+    count = 0
+    for pk in ids:
+        with transaction.atomic():
+            refund = Refund.objects.select_for_update().get(pk=pk)
+            if refund.status != R.PENDING or refund.overdue_alerted_at is not None:
+                continue  # settled, or another sweep got here first
+            refund.overdue_alerted_at = now
+            refund.save(update_fields=["overdue_alerted_at"])
+            _alert_staff_later(refund, "overdue")
             count += 1
     return count
 

@@ -161,7 +161,7 @@ def _our_refund(provider: str, data: dict[str, Any]) -> Refund | None:
 
 def _refund_event(provider: str, data: dict[str, Any], actor: str) -> str:
     """A refund moved at the provider: ours settles; one we did not make is recorded."""
-    from .refunds import refund_record_external, refund_settle
+    from .refunds import refund_provider_update, refund_record_external, refund_settle
 
     status = str(data.get("status", ""))
     refund = _our_refund(provider, data)
@@ -185,11 +185,10 @@ def _refund_event(provider: str, data: dict[str, Any], actor: str) -> str:
         if recorded is None:
             return f"refund {data['id']} not recorded: staff alerted"
         return f"refund {recorded.public_id} made at the provider is {recorded.status}"
-    if status in {"pending", "requires_action"}:
-        if data.get("id"):
-            Refund.objects.filter(pk=refund.pk, provider_reference="").update(
-                provider_reference=data["id"]
-            )
+    if status in {"pending", "processing", "requires_action"}:
+        refund_provider_update(
+            refund=refund, reference=str(data.get("id") or ""), provider_status=status
+        )
         return f"refund {refund.public_id} still {status}"
     result = RefundResult(
         succeeded=status == "succeeded",

@@ -53,6 +53,7 @@ class Ticket(AboutPayment):
         RISK_APPEAL = "risk_appeal", _("Security check appeal")
         CHAT = "chat", _("Live chat")
         AGENT = "agent", _("Opened by an agent")
+        REFUND_STATUS = "refund_status", _("Refund status page")
 
     OPEN_STATUSES = (Status.NEW, Status.OPEN, Status.WAITING)
 

@@ -121,7 +121,7 @@ def test_the_order_status_page_lists_refunds(client, shop):
     page = status_page(client, attempt).content.decode()
     assert "<caption>Refunds</caption>" in page
     row = page.split("<caption>Refunds</caption>")[1].split("</table>")[0]
-    for text in ("03/04/2026", "Original payment method", "Succeeded", "$5.00"):
+    for text in ("03/04/2026", "Original payment method", "Arrived", "$5.00"):
         assert text in row, text
 
 
@@ -129,7 +129,10 @@ def test_a_failed_refund_on_the_status_page_says_what_next(client, shop):
     attempt = pay(shop, "pm_sim_refund_fails")
     refund(attempt, 500)
     page = status_page(client, attempt).content.decode()
-    assert "Failed — not sent; we will contact you" in page
+    assert (
+        "Not sent</a> — Our team will contact you within 2 working days to send it another way."
+        in page
+    )
 
 
 def test_the_status_page_queries_do_not_grow_with_refunds(client, shop):

@@ -164,13 +164,15 @@ def test_the_provider_confirming_a_given_up_refund_records_it(shop, run, carol):
     attempt.refresh_from_db()
     assert (attempt.status, attempt.refunded_amount) == (S.PARTIALLY_REFUNDED, 1000)
     assert Order.objects.get(pk=attempt.order_id).status == Order.Status.PARTIALLY_REFUNDED
+    # Staff are told, and so is the customer, who was emailed that it had not gone.
     assert [m.subject for m in mail.outbox] == [
-        f"Refund went through after all: order {attempt.order.number}"
+        f"Refund went through after all: order {attempt.order.number}",
+        f"Your refund of $10.00 for order {attempt.order.number}",
     ]
     # Told again: nothing moves twice.
     run(services.refund_settle, refund=pending, result=RefundResult(True, "simre_late"))
     attempt.refresh_from_db()
-    assert attempt.refunded_amount == 1000 and len(mail.outbox) == 1
+    assert attempt.refunded_amount == 1000 and len(mail.outbox) == 2
 
 
 def test_a_refund_the_provider_refused_is_never_revived(shop, run):

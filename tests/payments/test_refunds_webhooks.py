@@ -227,8 +227,10 @@ def test_stripe_confirming_a_given_up_refund_records_it(
     assert (refund.status, refund.provider_reference) == ("succeeded", "re_late")
     paid.refresh_from_db()
     assert (paid.status, paid.refunded_amount) == (S.PARTIALLY_REFUNDED, 500)
+    # Staff are told, and so is the customer, who was emailed that it had not gone.
     assert [m.subject for m in mail.outbox] == [
-        f"Refund went through after all: order {paid.order.number}"
+        f"Refund went through after all: order {paid.order.number}",
+        f"Your refund of $5.00 for order {paid.order.number}",
     ]
 
 
