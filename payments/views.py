@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import segno
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config import metrics
 
-from . import services
+from . import selectors, services
 from .models import PaymentAttempt
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,33 @@ def simulator_action(request: HttpRequest, reference: str) -> HttpResponse:
             return redirect(target)
         return redirect("checkout:product_list")
     return render(request, "payments/simulator_action.html", {"attempt": attempt})
+
+
+# Where a direct Alipay or WeChat Pay attempt shows its QR code (gateways/china.py links here).
+QR_PROVIDERS = {"alipay", "wechatpay"}
+
+
+@require_http_methods(["GET"])
+def qr_code(request: HttpRequest, provider: str, reference: str) -> HttpResponse:
+    """The provider's QR code for an attempt waiting for the customer, drawn on the server as
+    an SVG image (no script). The code comes from the provider's own answer, stored with the
+    attempt: this page never draws a code it was handed in the address."""
+    if provider not in QR_PROVIDERS:
+        raise Http404
+    attempt = get_object_or_404(
+        PaymentAttempt.objects.select_related("method", "order"),
+        provider=provider,
+        provider_reference=reference,
+    )
+    code = selectors.attempt_qr_code(attempt)
+    image = ""
+    if attempt.status == PaymentAttempt.Status.REQUIRES_ACTION and code:
+        image = segno.make(code, error="m").svg_data_uri(scale=6, border=4, light="white")
+    return render(
+        request,
+        "payments/qr_code.html",
+        {"attempt": attempt, "provider": provider, "image": image},
+    )
 
 
 @csrf_exempt  # Providers cannot send our CSRF token; the signature is the proof instead.
