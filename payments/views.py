@@ -17,6 +17,7 @@ from config import metrics
 
 from . import selectors, services
 from .models import PaymentAttempt
+from .services.webhooks import NOTIFICATIONS
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ def qr_code(request: HttpRequest, provider: str, reference: str) -> HttpResponse
 @require_POST
 def webhook(request: HttpRequest, provider: str) -> HttpResponse:
     """Verify, store once, answer at once; a Celery task does the work."""
+    if provider in NOTIFICATIONS:
+        return _notification(request, provider)
     if provider not in {"stripe", "simulator"}:
         raise Http404
     if provider == "simulator" and (settings.STRIPE_SECRET_KEY or not settings.DEBUG):
@@ -88,3 +91,21 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
         metrics.record_webhook(provider=provider, outcome="rejected")
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse({"received": True, "duplicate": not created})
+
+
+def _notification(request: HttpRequest, provider: str) -> HttpResponse:
+    """Alipay and WeChat Pay answer their own way: Alipay wants the word "success" (anything
+    else is a failure it retries), WeChat Pay a 2xx (or a 4xx/5xx with code FAIL)."""
+    try:
+        _event, created = services.notification_ingest(
+            provider=provider, body=request.body, headers=request.headers
+        )
+    except services.WebhookRejected as exc:
+        logger.warning("notification from %s rejected: %s", provider, exc)
+        metrics.record_webhook(provider=provider, outcome="rejected")
+        if provider == "alipay":
+            return HttpResponse("fail", status=400, content_type="text/plain")
+        return JsonResponse({"code": "FAIL", "message": "rejected"}, status=400)
+    if provider == "alipay":
+        return HttpResponse("success", content_type="text/plain")
+    return JsonResponse({"code": "SUCCESS", "message": "duplicate" if not created else ""})

@@ -15,7 +15,9 @@ from .base import ProviderRejected
 # another currency that reaches the gateway anyway is refused before anything is sent.
 CURRENCIES = frozenset({"CNY"})
 
-_ATTEMPT_KEY = re.compile(r"attempt-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+_OUR_KEY = re.compile(
+    r"(attempt|refund)-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+)
 _YUAN = re.compile(r"(0|[1-9][0-9]{0,11})(?:\.([0-9]{1,2}))?")
 
 
@@ -29,14 +31,16 @@ def require_cny(currency: str) -> None:
 def trade_number(key: str, *, limit: int, allowed: str) -> str:
     """Our attempt's key as the provider's merchant trade number, the same every time.
 
-    `attempt-<uuid>` becomes `<uuid hex>` (32 characters, letters and digits: both providers
-    accept it and it maps back to the attempt); any other key that does not fit the provider's
-    length and character rules is hashed (sha256, hex, cut to the limit)."""
-    found = _ATTEMPT_KEY.fullmatch(key)
-    if found:
-        return uuid.UUID(found.group(1)).hex
+    `attempt-<uuid>` becomes `<uuid hex>` (32 letters and digits: both providers accept it and
+    it maps back to the attempt). A key that fits the provider's rules is itself; a refund key
+    that does not becomes `refund_<uuid hex>`; any other key is hashed (sha256 hex, cut)."""
+    found = _OUR_KEY.fullmatch(key)
+    if found and found.group(1) == "attempt":
+        return uuid.UUID(found.group(2)).hex
     if key and len(key) <= limit and re.fullmatch(f"[{allowed}]+", key):
         return key
+    if found:
+        return f"refund_{uuid.UUID(found.group(2)).hex}"
     return hashlib.sha256(key.encode()).hexdigest()[:limit]
 
 
@@ -45,6 +49,16 @@ def attempt_public_id(trade_no: str) -> uuid.UUID | None:
     if not re.fullmatch(r"[0-9a-f]{32}", trade_no):
         return None
     return uuid.UUID(hex=trade_no)
+
+
+def refund_public_id(refund_no: str) -> uuid.UUID | None:
+    """The refund a refund number was made from (`refund-<uuid>` or `refund_<uuid hex>`)."""
+    found = _OUR_KEY.fullmatch(refund_no)
+    if found and found.group(1) == "refund":
+        return uuid.UUID(found.group(2))
+    if re.fullmatch(r"refund_[0-9a-f]{32}", refund_no):
+        return uuid.UUID(hex=refund_no.removeprefix("refund_"))
+    return None
 
 
 def yuan(amount: int) -> str:
