@@ -84,10 +84,7 @@ class FakeAlipay(FakeServer):
     ) -> tuple[int, bytes, dict[str, str]]:
         content.setdefault("msg", "Success")
         inner = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-        if self.mode == "bad_sign":
-            sign = KeyPair().sign(inner)
-        else:
-            sign = self.alipay_key.sign(inner)
+        sign = (self.forger if self.mode == "bad_sign" else self.alipay_key).sign(inner)
         raw = '{"' + response_type + '":' + inner
         raw += (',"sign":"' + sign + '"}') if signed else "}"
         return 200, raw.encode(), {"Content-Type": "text/html;charset=utf-8"}

@@ -4,6 +4,7 @@ local HTTP server (127.0.0.1, a free port, a thread) that can be told to misbeha
 from __future__ import annotations
 
 import base64
+import functools
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +45,13 @@ class KeyPair:
         return True
 
 
+@functools.cache
+def forger() -> KeyPair:
+    """A key that is nobody's: answers signed with it must be refused. Made once, before any
+    request, so a "bad_sign" answer is as fast as a good one (never mistaken for a timeout)."""
+    return KeyPair()
+
+
 class FakeServer:
     """A threaded HTTP server whose handler calls `self.handle(handler)`.
 
@@ -54,6 +62,7 @@ class FakeServer:
     def __init__(self) -> None:
         self.mode = ""
         self.delay = 2.0
+        self.forger = forger()
         self.requests: list[dict[str, Any]] = []
         self.refused_signatures = 0
         fake = self

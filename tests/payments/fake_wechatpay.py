@@ -100,7 +100,7 @@ class FakeWechatPay(FakeServer):
     ) -> tuple[int, bytes, dict[str, str]]:
         text = json.dumps(payload, ensure_ascii=False) if payload is not None else ""
         timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
-        key = KeyPair() if self.mode == "bad_sign" else self.platform_key
+        key = self.forger if self.mode == "bad_sign" else self.platform_key
         headers = {
             "Wechatpay-Timestamp": timestamp,
             "Wechatpay-Nonce": nonce,
