@@ -53,12 +53,12 @@ def wechatpay(settings, shop):
     server.stop()
 
 
-def pay(code: str) -> PaymentAttempt:
+def pay(code: str, key: str = "k1") -> PaymentAttempt:
     order = OrderFactory(currency="CNY", total=1234)
     return services.attempt_pay(
         order=order,
         method=PaymentMethodFactory(code=code),
-        idempotency_key="k1",
+        idempotency_key=key,
         return_url=f"/orders/{order.number}/",
     )
 
@@ -345,3 +345,68 @@ def test_a_real_shaped_resource_decrypts(settings):
         "trade_state_desc": "支付成功",
         "amount": {"total": 1234, "payer_total": 1234, "currency": "CNY", "payer_currency": "CNY"},
     }
+
+
+def test_alipay_refund_notification_settles_our_pending_refund_once(alipay, post_alipay):
+    attempt = pay("alipay_direct")
+    alipay.pay(attempt.provider_reference)
+    attempt = services.attempt_refresh(attempt=attempt)
+    # Reserved and (as far as we know) not answered yet: Alipay's notification tells the end.
+    refund, _created = services.refund_request(
+        attempt=attempt, amount=500, destination="original", reason="asked", actor="staff:carol"
+    )
+    assert refund.status == Refund.Status.PENDING
+    params = alipay.notification(
+        attempt.provider_reference,
+        notify_id="n-refund",
+        extra={
+            "out_biz_no": f"refund_{refund.public_id.hex}",
+            "refund_fee": "5.00",
+            "gmt_refund": "2026-11-27 16:55:00.123",
+        },
+    )
+    assert post_alipay(params).content == b"success"
+    assert post_alipay(params).content == b"success"
+    refund.refresh_from_db()
+    attempt.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert refund.provider_reference == f"refund_{refund.public_id.hex}"
+    assert attempt.refunded_amount == 500
+    assert WebhookEvent.objects.get().outcome == f"refund {refund.public_id} is succeeded"
+
+
+def test_alipay_notification_before_our_reference_was_stored_finds_the_attempt(alipay, post_alipay):
+    attempt = pay("alipay_direct")
+    trade_no = attempt.provider_reference
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(provider_reference="")
+    alipay.pay(trade_no)
+    assert post_alipay(alipay.notification(trade_no)).status_code == 200
+    attempt.refresh_from_db()
+    assert attempt.status == S.SUCCEEDED
+
+
+def test_alipay_notification_for_a_trade_not_ours_is_stored_and_ignored(alipay, post_alipay):
+    alipay.trades["someoneelse1"] = {
+        "trade_no": "2026112722001000000000000099",
+        "status": "TRADE_SUCCESS",
+        "total_amount": "1.00",
+        "subject": "x",
+    }
+    assert post_alipay(alipay.notification("someoneelse1")).status_code == 200
+    assert WebhookEvent.objects.get().outcome == "ignored: no attempt of ours"
+
+
+def test_notifications_refused_when_the_provider_is_not_configured(
+    alipay, wechatpay, post_alipay, post_wechatpay, settings
+):
+    attempt = pay("alipay_direct")
+    alipay.pay(attempt.provider_reference)
+    params = alipay.notification(attempt.provider_reference)
+    other = pay("wechatpay_direct", key="k2")
+    wechatpay.pay(other.provider_reference)
+    body, headers = wechatpay.notification(wechatpay.transaction(other.provider_reference))
+    settings.ALIPAY_PUBLIC_KEY = ""
+    settings.WECHATPAY_APIV3_KEY = ""
+    assert post_alipay(params).status_code == 400
+    assert post_wechatpay(body, headers).status_code == 400
+    assert WebhookEvent.objects.count() == 0
