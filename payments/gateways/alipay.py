@@ -90,8 +90,10 @@ def _alipay_code(exc: AliPayException) -> str:
     return str(getattr(exc, "_AliPayException__code", "") or "")
 
 
-def _call(fn: Callable[[], Any]) -> dict[str, Any]:
-    """One SDK call, its failures sorted into what they mean for the money."""
+def _call(fn: Callable[[], Any], *, charge: bool = False) -> dict[str, Any]:
+    """One SDK call, its failures sorted into what they mean for the money. Only a charge may
+    be refused outright (ProviderRejected); a read, close or refund without an answer is just
+    that: no answer, and its caller keeps waiting."""
     try:
         answer = fn()
     except urllib.error.HTTPError as exc:
@@ -108,7 +110,7 @@ def _call(fn: Callable[[], Any]) -> dict[str, Any]:
         # An error answer without Alipay's signature: we cannot trust what it says, except
         # that the gateway refused our request before looking at it (bad app id or signature).
         code = _alipay_code(exc)
-        if code in {"40001", "40002", "40006"}:
+        if charge and code in {"40001", "40002", "40006"}:
             raise ProviderRejected(f"alipay refused the request ({code})") from exc
         raise ProviderUnavailable(f"alipay: unsigned error answer ({code})") from exc
     except (http.client.HTTPException, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -182,7 +184,8 @@ class AlipayGateway:
                 notify_url=notify_url(NAME),
                 # The QR code stops working when our action step expires.
                 timeout_express=f"{settings.PAYMENTS_ACTION_EXPIRY_MINUTES}m",
-            )
+            ),
+            charge=True,
         )
         if str(answer.get("code")) != SUCCESS:
             if _sub_code(answer) in {"ACQ.TRADE_HAS_SUCCESS", "ACQ.TRADE_HAS_CLOSE"}:

@@ -297,3 +297,20 @@ def test_the_fake_checks_our_signature(fake, settings):
         get_gateway("alipay").charge(request())
     assert fake.refused_signatures == 1
     assert fake.trades == {}
+
+
+def test_a_refused_signature_on_a_read_or_refund_is_no_answer_not_a_rejection(fake, settings):
+    """Only a charge can be refused outright; a query, close or refund the gateway turns away
+    leaves the attempt or the refund waiting (its callers handle GatewayError only)."""
+    gateway = get_gateway("alipay")
+    gateway.charge(request())
+    fake.pay(TRADE_NO)
+    settings.ALIPAY_PRIVATE_KEY = KeyPair().private_pem
+    broken = get_gateway("alipay")
+    with pytest.raises(ProviderUnavailable):
+        broken.retrieve(TRADE_NO)
+    with pytest.raises(ProviderUnavailable):
+        broken.cancel(TRADE_NO)
+    with pytest.raises(ProviderUnavailable):
+        broken.refund(reference=TRADE_NO, amount=500, idempotency_key=REFUND)
+    assert fake.trades[TRADE_NO]["refunds"] == {}
