@@ -410,3 +410,26 @@ def test_notifications_refused_when_the_provider_is_not_configured(
     assert post_alipay(params).status_code == 400
     assert post_wechatpay(body, headers).status_code == 400
     assert WebhookEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize("provider", ["alipay", "wechatpay"])
+def test_cancel_closes_the_trade_or_finds_it_paid(provider, request):
+    fake = request.getfixturevalue(provider)
+    code = f"{provider}_direct"
+    waiting = pay(code, key="k-wait")
+    paid = pay(code, key="k-paid")
+    fake.pay(paid.provider_reference)
+    waiting = services.attempt_cancel(attempt=waiting, actor="customer")
+    paid = services.attempt_cancel(attempt=paid, actor="customer")
+    assert (waiting.status, waiting.failure_code) == (S.CANCELED, "canceled")
+    assert paid.status == S.SUCCEEDED
+    states = {
+        "alipay": lambda no: fake.trades[no]["status"],
+        "wechatpay": lambda no: fake.orders[no]["trade_state"],
+    }[provider]
+    closed, success = {
+        "alipay": ("TRADE_CLOSED", "TRADE_SUCCESS"),
+        "wechatpay": ("CLOSED", "SUCCESS"),
+    }[provider]
+    assert states(waiting.provider_reference) == closed
+    assert states(paid.provider_reference) == success
