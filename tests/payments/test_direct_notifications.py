@@ -433,3 +433,19 @@ def test_cancel_closes_the_trade_or_finds_it_paid(provider, request):
     }[provider]
     assert states(waiting.provider_reference) == closed
     assert states(paid.provider_reference) == success
+
+
+def test_alipay_signed_notification_we_cannot_store_is_refused_not_a_500(alipay, post_alipay):
+    attempt = pay("alipay_direct")
+    alipay.pay(attempt.provider_reference)
+    too_long = alipay.notification(attempt.provider_reference, notify_id="n" * 101)
+    with_nul = alipay.notification(attempt.provider_reference, extra={"subject": "a\x00b"})
+    assert post_alipay(too_long).status_code == 400
+    assert post_alipay(with_nul).status_code == 400
+    assert WebhookEvent.objects.count() == 0
+
+
+def test_wechatpay_notification_that_is_not_json_is_refused(wechatpay, post_wechatpay):
+    body, headers = b"\xff\xfe not json", {"Wechatpay-Timestamp": "x"}
+    assert post_wechatpay(body, headers).status_code == 400
+    assert WebhookEvent.objects.count() == 0
