@@ -444,6 +444,25 @@ SIMULATOR_WEBHOOK_SECRET = env_str(
     + hmac.new(SECRET_KEY.encode(), b"simulator-webhook", hashlib.sha256).hexdigest(),
 )
 PAYMENTS_GATEWAY = "stripe" if STRIPE_SECRET_KEY else "simulator"
+# Alipay direct and WeChat Pay direct (issue 15): each is configured only when all of its
+# credentials are set; an empty value means "not configured" and get_gateway refuses it.
+ALIPAY_APP_ID = env_str("ALIPAY_APP_ID")
+ALIPAY_PRIVATE_KEY = env_str("ALIPAY_PRIVATE_KEY")  # our app's RSA2 private key (PEM)
+ALIPAY_PUBLIC_KEY = env_str("ALIPAY_PUBLIC_KEY")  # Alipay's public key (PEM)
+ALIPAY_GATEWAY_URL = env_str("ALIPAY_GATEWAY_URL", "https://openapi.alipay.com/gateway.do")
+ALIPAY_TIMEOUT_SECONDS = env_float("ALIPAY_TIMEOUT_SECONDS", 10.0)
+WECHATPAY_MCHID = env_str("WECHATPAY_MCHID")
+WECHATPAY_APPID = env_str("WECHATPAY_APPID")
+WECHATPAY_PRIVATE_KEY = env_str("WECHATPAY_PRIVATE_KEY")  # our merchant API private key (PEM)
+WECHATPAY_CERT_SERIAL = env_str("WECHATPAY_CERT_SERIAL")  # serial of our merchant API cert
+WECHATPAY_APIV3_KEY = env_str("WECHATPAY_APIV3_KEY")  # 32 characters; decrypts notifications
+# WeChat Pay's platform public key and its id ("PUB_KEY_ID_..."): answers and notifications
+# are verified with it, so no platform certificate is ever downloaded.
+WECHATPAY_PLATFORM_PUBLIC_KEY = env_str("WECHATPAY_PLATFORM_PUBLIC_KEY")
+WECHATPAY_PLATFORM_PUBLIC_KEY_ID = env_str("WECHATPAY_PLATFORM_PUBLIC_KEY_ID")
+WECHATPAY_BASE_URL = env_str("WECHATPAY_BASE_URL", "https://api.mch.weixin.qq.com")
+WECHATPAY_CONNECT_TIMEOUT_SECONDS = env_float("WECHATPAY_CONNECT_TIMEOUT_SECONDS", 5.0)
+WECHATPAY_TIMEOUT_SECONDS = env_float("WECHATPAY_TIMEOUT_SECONDS", 10.0)
 # Unsettled attempts (sent, unknown, processing) are read back from the provider after this long,
 # and failed with `confirmation_timeout` once they are older than the limit.
 PAYMENTS_RECONCILE_AFTER_SECONDS = env_int("PAYMENTS_RECONCILE_AFTER_SECONDS", 60)

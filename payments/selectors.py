@@ -178,3 +178,23 @@ def alternatives_for(*, attempt: PaymentAttempt, entry: Failure) -> list[Alterna
             same.append(Alternative(row.method, _("Trying again may work.")))
     # Other methods first: the same one again is the last resort.
     return offered + same
+
+
+def attempt_qr_code(attempt: PaymentAttempt) -> str:
+    """The QR code a direct Alipay or WeChat Pay attempt shows: the `qr_code` of the
+    provider's latest answer that carried one (its charge answer), or "" if none did."""
+    from .models import PaymentEvent
+
+    payloads = (
+        PaymentEvent.objects.filter(
+            attempt=attempt,
+            kind=PaymentEvent.Kind.PROVIDER_RESPONSE,
+            payload__has_key="qr_code",
+        )
+        .order_by("-pk")
+        .values_list("payload", flat=True)
+    )
+    for payload in payloads[:1]:
+        code = payload.get("qr_code") if isinstance(payload, dict) else None
+        return code if isinstance(code, str) else ""
+    return ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import segno
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,8 +15,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config import metrics
 
-from . import services
+from . import selectors, services
 from .models import PaymentAttempt
+from .services.webhooks import NOTIFICATIONS
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +41,39 @@ def simulator_action(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "payments/simulator_action.html", {"attempt": attempt})
 
 
+# Where a direct Alipay or WeChat Pay attempt shows its QR code (gateways/china.py links here).
+QR_PROVIDERS = {"alipay", "wechatpay"}
+
+
+@require_http_methods(["GET"])
+def qr_code(request: HttpRequest, provider: str, reference: str) -> HttpResponse:
+    """The provider's QR code for an attempt waiting for the customer, drawn on the server as
+    an SVG image (no script). The code comes from the provider's own answer, stored with the
+    attempt: this page never draws a code it was handed in the address."""
+    if provider not in QR_PROVIDERS:
+        raise Http404
+    attempt = get_object_or_404(
+        PaymentAttempt.objects.select_related("method", "order"),
+        provider=provider,
+        provider_reference=reference,
+    )
+    code = selectors.attempt_qr_code(attempt)
+    image = ""
+    if attempt.status == PaymentAttempt.Status.REQUIRES_ACTION and code:
+        image = segno.make(code, error="m").svg_data_uri(scale=6, border=4, light="white")
+    return render(
+        request,
+        "payments/qr_code.html",
+        {"attempt": attempt, "provider": provider, "image": image},
+    )
+
+
 @csrf_exempt  # Providers cannot send our CSRF token; the signature is the proof instead.
 @require_POST
 def webhook(request: HttpRequest, provider: str) -> HttpResponse:
     """Verify, store once, answer at once; a Celery task does the work."""
+    if provider in NOTIFICATIONS:
+        return _notification(request, provider)
     if provider not in {"stripe", "simulator"}:
         raise Http404
     if provider == "simulator" and (settings.STRIPE_SECRET_KEY or not settings.DEBUG):
@@ -60,3 +91,21 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
         metrics.record_webhook(provider=provider, outcome="rejected")
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse({"received": True, "duplicate": not created})
+
+
+def _notification(request: HttpRequest, provider: str) -> HttpResponse:
+    """Alipay and WeChat Pay answer their own way: Alipay wants the word "success" (anything
+    else is a failure it retries), WeChat Pay a 2xx (or a 4xx/5xx with code FAIL)."""
+    try:
+        _event, created = services.notification_ingest(
+            provider=provider, body=request.body, headers=request.headers
+        )
+    except services.WebhookRejected as exc:
+        logger.warning("notification from %s rejected: %s", provider, exc)
+        metrics.record_webhook(provider=provider, outcome="rejected")
+        if provider == "alipay":
+            return HttpResponse("fail", status=400, content_type="text/plain")
+        return JsonResponse({"code": "FAIL", "message": "rejected"}, status=400)
+    if provider == "alipay":
+        return HttpResponse("success", content_type="text/plain")
+    return JsonResponse({"code": "SUCCESS", "message": "duplicate" if not created else ""})

@@ -31,8 +31,10 @@ __all__ = [
     "ProviderTimeout",
     "ProviderUnavailable",
     "RefundResult",
+    "alipay_configured",
     "get_gateway",
     "payment_method_token",
+    "wechatpay_configured",
 ]
 
 _PM_ID = re.compile(r"pm_[A-Za-z0-9_]{1,96}")
@@ -74,4 +76,33 @@ def get_gateway(provider: str) -> Gateway:
         from .stripe import StripeGateway
 
         return StripeGateway()
+    if provider == "alipay" and alipay_configured():
+        from .alipay import AlipayGateway
+
+        return AlipayGateway()
+    if provider == "wechatpay" and wechatpay_configured():
+        from .wechatpay import WechatPayGateway
+
+        return WechatPayGateway()
     raise ValueError(f"No gateway is configured for provider {provider!r}")
+
+
+def alipay_configured() -> bool:
+    return all(
+        (settings.ALIPAY_APP_ID, settings.ALIPAY_PRIVATE_KEY, settings.ALIPAY_PUBLIC_KEY)
+    ) and bool(settings.ALIPAY_GATEWAY_URL)
+
+
+def wechatpay_configured() -> bool:
+    return all(
+        (
+            settings.WECHATPAY_MCHID,
+            settings.WECHATPAY_APPID,
+            settings.WECHATPAY_PRIVATE_KEY,
+            settings.WECHATPAY_CERT_SERIAL,
+            settings.WECHATPAY_APIV3_KEY,
+            settings.WECHATPAY_PLATFORM_PUBLIC_KEY,
+            settings.WECHATPAY_PLATFORM_PUBLIC_KEY_ID,
+            settings.WECHATPAY_BASE_URL,
+        )
+    )

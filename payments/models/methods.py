@@ -20,6 +20,8 @@ class PaymentMethod(models.Model):
         SIMULATOR = "simulator", _("Simulator")
         STRIPE = "stripe", _("Stripe")
         WALLET = "wallet", _("Wallet")
+        ALIPAY = "alipay", _("Alipay (direct)")
+        WECHATPAY = "wechatpay", _("WeChat Pay (direct)")
 
     class Kind(models.TextChoices):
         CARD = "card", _("Card")

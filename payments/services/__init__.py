@@ -43,7 +43,13 @@ from .refunds import (
 )
 from .transition import attempt_transition
 from .wallet import WalletInsufficient, wallet_move
-from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_requeue_stale
+from .webhooks import (
+    WebhookRejected,
+    notification_ingest,
+    webhook_ingest,
+    webhook_process,
+    webhook_requeue_stale,
+)
 
 __all__ = [
     "AmountChanged",
@@ -69,6 +75,7 @@ __all__ = [
     "customer_actor",
     "expire_waiting_actions",
     "method_update",
+    "notification_ingest",
     "reconcile_attempts",
     "refund_create",
     "refund_give_up",

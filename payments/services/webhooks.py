@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +35,7 @@ from ..models import (
     Refund,
     WebhookEvent,
 )
+from . import direct_notifications
 from .attempts import attempt_apply_result
 from .errors import PaymentError
 
@@ -80,6 +83,51 @@ def webhook_ingest(*, provider: str, body: bytes, signature: str) -> tuple[Webho
     except (ValueError, KeyError, TypeError) as exc:
         raise WebhookRejected("malformed event") from exc
     _check_storable(event_id=event_id, event_type=event_type, text=text)
+    return _store(provider=provider, event_id=event_id, event_type=event_type, data=data)
+
+
+@dataclass(frozen=True)
+class Notifications:
+    """A provider whose notifications are its own shape, not Stripe's: `parse` verifies the
+    raw request and returns (event id, type, payload) or raises ValueError (nothing is stored);
+    `act` applies a stored event once and returns the outcome to record."""
+
+    parse: Callable[[bytes, Mapping[str, str]], tuple[str, str, dict[str, Any]]]
+    act: Callable[[WebhookEvent], str]
+
+
+# One entry per provider with its own notification shape; the store, the dedupe by (provider,
+# event id), the queue and the retries are the same for all.
+NOTIFICATIONS: dict[str, Notifications] = {
+    "alipay": Notifications(
+        parse=direct_notifications.alipay_parse, act=direct_notifications.alipay_act
+    ),
+    "wechatpay": Notifications(
+        parse=direct_notifications.wechatpay_parse, act=direct_notifications.wechatpay_act
+    ),
+}
+
+
+def notification_ingest(
+    *, provider: str, body: bytes, headers: Mapping[str, str]
+) -> tuple[WebhookEvent, bool]:
+    """Verify and store a notification of a provider in NOTIFICATIONS; like `webhook_ingest`,
+    nothing is stored when it does not verify, and a redelivery only counts itself."""
+    kind = NOTIFICATIONS.get(provider)
+    if kind is None:
+        raise WebhookRejected(f"{provider} has no notifications")
+    try:
+        event_id, event_type, data = kind.parse(body, headers)
+        text = json.dumps(data)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise WebhookRejected(f"refused: {exc}"[:200]) from exc
+    _check_storable(event_id=event_id, event_type=event_type, text=text)
+    return _store(provider=provider, event_id=event_id, event_type=event_type, data=data)
+
+
+def _store(
+    *, provider: str, event_id: str, event_type: str, data: dict[str, Any]
+) -> tuple[WebhookEvent, bool]:
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -226,6 +274,8 @@ _EXPECTED_OBJECT = {
 
 def _act_on(event: WebhookEvent) -> str:
     """What the event changes, as the outcome to record. Raises only on a fault of ours."""
+    if event.provider in NOTIFICATIONS:
+        return NOTIFICATIONS[event.provider].act(event)
     expected = _EXPECTED_OBJECT.get(event.type)
     if expected is None:
         return "ignored: not an event we act on"
