@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0007_method_change'),
+        ('payments', '0008_money_back'),
     ]
 
     operations = [
