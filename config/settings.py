@@ -453,6 +453,9 @@ PAYMENTS_ACTION_EXPIRY_MINUTES = env_int("PAYMENTS_ACTION_EXPIRY_MINUTES", 15)
 # its amount is given back and staff are told to check the provider's dashboard.
 PAYMENTS_REFUND_RETRY_SECONDS = env_int("PAYMENTS_REFUND_RETRY_SECONDS", 300)
 PAYMENTS_REFUND_GIVE_UP_HOURS = env_int("PAYMENTS_REFUND_GIVE_UP_HOURS", 24)
+# How long after a charge each provider still accepts a refund of it (days). A wallet withdrawal
+# does not plan a refund of a top-up older than this: the page offers a ticket instead.
+PAYMENTS_REFUND_WINDOW_DAYS = {"stripe": 180, "simulator": 180, "alipay": 365, "wechatpay": 365}
 # Circuit breaker per method: over a rolling window, technical failures (timeouts, outages, 5xx;
 # never customer declines) above a share of at least MIN_VOLUME attempts degrade the method, and
 # above a higher share open the circuit for a cool-down, after which one probe decides.

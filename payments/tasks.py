@@ -241,7 +241,8 @@ def notify_refund_customer(refund_id: int) -> bool:
         context = {
             "order": order,
             "refund": refund,
-            "top_up": order.kind == "wallet_top_up",
+            # A failed withdrawal part went back to the wallet, like a top-up's refund.
+            "top_up": order.kind == "wallet_top_up" or refund.withdrawal_id is not None,
             "link": _order_link(order),
         }
         name = "refund_succeeded" if refund.status == Refund.Status.SUCCEEDED else "refund_failed"
@@ -291,6 +292,11 @@ def _health_alert(payload: dict[str, Any]) -> object:
 @outbox_handler("payments.refund_customer")
 def _refund_customer(payload: dict[str, Any]) -> object:
     return notify_refund_customer(payload["refund_id"])
+
+
+@outbox_handler("payments.withdrawal_send")
+def _withdrawal_send(payload: dict[str, Any]) -> object:
+    return services.withdrawal_send(withdrawal_id=payload["withdrawal_id"]).status
 
 
 @outbox_handler("payments.refund_staff")

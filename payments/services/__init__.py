@@ -41,6 +41,13 @@ from .refunds import (
 )
 from .transition import attempt_transition
 from .wallet import WalletInsufficient, wallet_move
+from .withdrawal_parts import withdrawal_transition
+from .withdrawals import (
+    WithdrawalKeyConflict,
+    WithdrawalNotAllowed,
+    withdrawal_request,
+    withdrawal_send,
+)
 from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_requeue_stale
 
 __all__ = [
@@ -55,6 +62,8 @@ __all__ = [
     "RefundNotAllowed",
     "WalletInsufficient",
     "WebhookRejected",
+    "WithdrawalKeyConflict",
+    "WithdrawalNotAllowed",
     "attempt_apply_result",
     "attempt_cancel",
     "attempt_create",
@@ -78,6 +87,9 @@ __all__ = [
     "refund_transition",
     "refunds_retry_pending",
     "simulator_action_complete",
+    "withdrawal_request",
+    "withdrawal_send",
+    "withdrawal_transition",
     "wallet_move",
     "webhook_ingest",
     "webhook_process",
