@@ -19,7 +19,7 @@ from accounts.forms import ProfileForm
 from accounts.models import Address, User
 from accounts.responses import too_many_requests
 from accounts.typing import AuthenticatedHttpRequest
-from payments.models import Wallet, WalletEntry
+from payments.models import Wallet, WalletEntry, Withdrawal
 
 from . import claims
 from .models import Order
@@ -45,6 +45,7 @@ def account(request: AuthenticatedHttpRequest) -> HttpResponse:
         "orders": orders,
         "wallets": wallets,
         "entries": entries,
+        "withdrawals": Withdrawal.objects.filter(user=request.user)[:10],
     }
     return render(request, "checkout/account.html", context, status=400 if form.errors else 200)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, wallet_views
+from . import views, wallet_views, withdraw_views
 
 app_name = "checkout"
 
@@ -24,4 +24,10 @@ urlpatterns = [
     path("orders/<str:number>/status.json", views.order_status_json, name="order_status_json"),
     path("orders/<str:number>/no-reminders/", views.order_no_reminders, name="order_no_reminders"),
     path("wallet/top-up/", wallet_views.wallet_top_up, name="wallet_top_up"),
+    path("wallet/withdraw/", withdraw_views.wallet_withdraw, name="wallet_withdraw"),
+    path(
+        "wallet/withdrawals/<uuid:public_id>/",
+        withdraw_views.wallet_withdrawal,
+        name="wallet_withdrawal",
+    ),
 ]
