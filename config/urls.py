@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from checkout import account_views as checkout_account
 from checkout import api as checkout_api
 from payments import api as payments_api
+from payments import withdrawal_api
 
 from . import account_export, views
 
@@ -23,6 +24,12 @@ api_v1 = [
         "payments/<uuid:public_id>/refunds/",
         payments_api.PaymentRefunds.as_view(),
         name="payment_refunds",
+    ),
+    path("wallet/withdrawals/", withdrawal_api.Withdrawals.as_view(), name="withdrawals"),
+    path(
+        "wallet/withdrawals/<uuid:public_id>/",
+        withdrawal_api.WithdrawalDetail.as_view(),
+        name="withdrawal",
     ),
 ]
 
