@@ -90,3 +90,16 @@ def test_the_schema_documents_the_withdrawal_endpoints(client):
     post = paths[URL]["post"]
     assert {"201", "200", "400", "409"} <= set(post["responses"])
     assert any(p["name"] == "Idempotency-Key" and p["required"] for p in post["parameters"])
+
+
+def test_admin_shows_a_withdrawal_with_its_parts_read_only(api, client, carol):
+    made = api.post(URL, {"amount": 4200}, format="json", HTTP_IDEMPOTENCY_KEY="k").json()
+    withdrawal = Withdrawal.objects.get()
+    client.force_login(carol)
+    assert client.get("/admin/payments/withdrawal/").status_code == 200
+    page = client.get(f"/admin/payments/withdrawal/{withdrawal.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    for part in made["parts"]:
+        assert part["id"] in text
+    assert 'name="_save"' not in text  # nothing to edit
