@@ -92,8 +92,8 @@ def wallet_withdraw(request: HttpRequest) -> HttpResponse:
     step = request.POST.get("step", "")
     if request.method == "GET" or step not in {"review", "confirm"}:
         initial = {"amount": to_major(withdrawable, currency)} if withdrawable else {}
-        form = WithdrawAmountForm(initial=initial, currency=currency, withdrawable=withdrawable)
-        return render(request, TEMPLATE, {**context, "form": form})
+        blank = WithdrawAmountForm(initial=initial, currency=currency, withdrawable=withdrawable)
+        return render(request, TEMPLATE, {**context, "form": blank})
     if step == "confirm":
         form: WithdrawAmountForm = WithdrawConfirmForm(
             request.POST, currency=currency, withdrawable=None
@@ -137,7 +137,11 @@ def wallet_withdrawal(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     withdrawal = get_object_or_404(Withdrawal, public_id=public_id, user=request.user)
     rows = withdrawal.parts.select_related("attempt__method").order_by("idempotency_key")
     parts = [
-        {"refund": part, "method": part.attempt.method, "arrival": arrival_words(part.attempt.method.kind)}
+        {
+            "refund": part,
+            "method": part.attempt.method,
+            "arrival": arrival_words(part.attempt.method.kind),
+        }
         for part in rows
     ]
     return render(

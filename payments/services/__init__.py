@@ -41,6 +41,7 @@ from .refunds import (
 )
 from .transition import attempt_transition
 from .wallet import WalletInsufficient, wallet_move
+from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_requeue_stale
 from .withdrawal_parts import withdrawal_transition
 from .withdrawals import (
     WithdrawalKeyConflict,
@@ -48,7 +49,6 @@ from .withdrawals import (
     withdrawal_request,
     withdrawal_send,
 )
-from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_requeue_stale
 
 __all__ = [
     "AmountChanged",

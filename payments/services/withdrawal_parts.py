@@ -49,6 +49,7 @@ def part_hold(*, refund: Refund, user: Any, actor: str, late: bool = False) -> W
 
 def part_return(*, refund: Refund, actor: str) -> WalletEntry:
     """A part that did not go out: exactly its amount back to the wallet, once per part."""
+    assert refund.withdrawal_id is not None
     withdrawal = Withdrawal.objects.get(pk=refund.withdrawal_id)
     return wallet_move(
         user=withdrawal.user,
@@ -93,6 +94,7 @@ def status_from_parts(statuses: list[str]) -> str | None:
 
 def withdrawal_follow(*, refund: Refund, actor: str) -> None:
     """After a part settled (in its transaction): the withdrawal says what its parts came to."""
+    assert refund.withdrawal_id is not None
     withdrawal = Withdrawal.objects.select_for_update().get(pk=refund.withdrawal_id)
     statuses = list(withdrawal.parts.values_list("status", flat=True))
     target = status_from_parts(statuses)

@@ -231,7 +231,11 @@ def test_replaying_the_key_makes_one_withdrawal(shop, alice, run):
         user=alice, currency="USD", amount=1000, idempotency_key="same"
     )
     assert (again, created) == (first, False)
-    assert (Withdrawal.objects.count(), Refund.objects.count(), SimulatedRefund.objects.count()) == (
+    assert (
+        Withdrawal.objects.count(),
+        Refund.objects.count(),
+        SimulatedRefund.objects.count(),
+    ) == (
         1,
         1,
         1,

@@ -28,7 +28,9 @@ def test_withdraw_then_replay_then_list_and_read(api, alice, django_capture_on_c
     body = created.json()
     # Answered at once: held and planned; the parts go out after the commit.
     assert (body["amount"], body["currency"], body["status"]) == (4200, "USD", "requested")
-    assert [(p["amount"], p["status"], p["method"], p["expected_arrival"]) for p in body["parts"]] == [
+    assert [
+        (p["amount"], p["status"], p["method"], p["expected_arrival"]) for p in body["parts"]
+    ] == [
         (3000, "pending", "card", "usually 5–10 business days"),
         (1200, "pending", "card", "usually 5–10 business days"),
     ]
@@ -79,7 +81,10 @@ def test_a_stranger_cannot_see_or_list_anothers_withdrawal(api, mallory):
     assert stranger.get(URL).json() == []
     anonymous = APIClient()
     assert anonymous.get(f"{URL}{made['id']}/").status_code == 403
-    assert anonymous.post(URL, {"amount": 1}, format="json", HTTP_IDEMPOTENCY_KEY="z").status_code == 403
+    assert (
+        anonymous.post(URL, {"amount": 1}, format="json", HTTP_IDEMPOTENCY_KEY="z").status_code
+        == 403
+    )
 
 
 def test_the_schema_documents_the_withdrawal_endpoints(client):
