@@ -281,3 +281,48 @@ def test_a_purchase_refunded_to_the_wallet_goes_back_to_its_card(shop, alice, ru
     # Nothing more of it can be withdrawn.
     assert withdrawal_plan(user=alice, currency="USD", amount=1).withdrawable == 0
     ledger_holds(alice)
+
+
+WITHDRAWAL_MOVES = {
+    ("requested", "sending"),
+    ("requested", "completed"),
+    ("requested", "partly_failed"),
+    ("requested", "failed"),
+    ("sending", "completed"),
+    ("sending", "partly_failed"),
+    ("sending", "failed"),
+    # Only for a part given up (no answer) that the provider then says went through.
+    ("partly_failed", "completed"),
+    ("failed", "partly_failed"),
+    ("failed", "completed"),
+}
+
+
+def test_the_withdrawal_table_move_by_move(alice):
+    from payments.models import WITHDRAWAL_ALLOWED, WithdrawalEvent
+
+    table = {(a, b) for a, targets in WITHDRAWAL_ALLOWED.items() for b in targets}
+    assert table == WITHDRAWAL_MOVES
+    withdrawal = Withdrawal.objects.create(
+        user=alice, currency="USD", amount=100, idempotency_key="k", status="completed"
+    )
+    with pytest.raises(services.InvalidTransition):
+        services.withdrawal_transition(withdrawal=withdrawal, to="sending", actor="test")
+    withdrawal.refresh_from_db()
+    assert (withdrawal.status, WithdrawalEvent.objects.count()) == ("completed", 0)
+
+
+@pytest.mark.parametrize(
+    ("parts", "status"),
+    [
+        (["pending", "succeeded"], None),
+        (["succeeded", "succeeded"], "completed"),
+        (["failed", "failed"], "failed"),
+        (["succeeded", "failed"], "partly_failed"),
+        ([], None),
+    ],
+)
+def test_a_withdrawal_says_what_its_parts_came_to(parts, status):
+    from payments.services.withdrawal_parts import status_from_parts
+
+    assert status_from_parts(parts) == status
