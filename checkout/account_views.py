@@ -143,6 +143,20 @@ def export_for(user: User) -> dict[str, Any]:
             }
             for e in WalletEntry.objects.filter(wallet__user=user).select_related("wallet")
         ],
+        "withdrawals": [
+            {
+                "id": str(w.public_id),
+                "amount": w.amount,
+                "currency": w.currency,
+                "status": w.status,
+                "created_at": w.created_at.isoformat(),
+                "parts": [
+                    {"amount": r.amount, "status": r.status, "method": r.attempt.method.code}
+                    for r in w.parts.all()
+                ],
+            }
+            for w in Withdrawal.objects.filter(user=user).prefetch_related("parts__attempt__method")
+        ],
     }
 
 

@@ -97,3 +97,18 @@ def test_a_stranger_gets_404_for_someone_elses_withdrawal(client, funded, alice,
     assert client.get(f"/wallet/withdrawals/{withdrawal.public_id}/").status_code == 404
     client.logout()
     assert client.get(f"/wallet/withdrawals/{withdrawal.public_id}/").status_code == 302
+
+
+def test_the_data_export_lists_withdrawals_and_their_parts(client, funded):
+    client.post(URL, {"step": "confirm", "amount": "42", "idempotency_key": "k"})
+    data = client.get(reverse("account_export")).json()
+    [withdrawal] = data["withdrawals"]
+    assert (withdrawal["amount"], withdrawal["currency"]) == (4200, "USD")
+    assert sorted((p["amount"], p["method"]) for p in withdrawal["parts"]) == [
+        (1200, "card"),
+        (3000, "card"),
+    ]
+    assert sorted(e["amount"] for e in data["wallet"] if e["kind"] == "withdrawal") == [
+        -3000,
+        -1200,
+    ]
