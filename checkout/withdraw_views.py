@@ -103,7 +103,10 @@ def wallet_withdraw(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         # What was typed stays in the field, with what is wrong next to it.
         plain = WithdrawAmountForm(request.POST, currency=currency, withdrawable=withdrawable)
-        plain.is_valid()
+        if plain.is_valid() or "idempotency_key" in form.errors:
+            # The amount is fine but the confirm press came without its key (an old or
+            # hand-made form): nothing was withdrawn; review and confirm again.
+            plain.add_error(None, _("Nothing was withdrawn. Review the amount and confirm again."))
         return render(request, TEMPLATE, {**context, "form": plain}, status=400)
     amount = form.cleaned_data["amount"]
     if step == "review":

@@ -112,3 +112,17 @@ def test_the_data_export_lists_withdrawals_and_their_parts(client, funded):
         -3000,
         -1200,
     ]
+
+
+@pytest.mark.parametrize("key", [None, "", "k" * 256])
+def test_a_confirm_without_a_usable_key_withdraws_nothing_and_says_so(client, funded, key):
+    form = {"step": "confirm", "amount": "10"}
+    if key is not None:
+        form["idempotency_key"] = key
+    response = client.post(URL, form)
+    assert response.status_code == 400
+    assert (
+        "Nothing was withdrawn. Review the amount and confirm again." in response.content.decode()
+    )
+    assert 'value="10"' in response.content.decode()
+    assert Withdrawal.objects.count() == 0

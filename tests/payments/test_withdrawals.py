@@ -329,3 +329,14 @@ def test_a_withdrawal_says_what_its_parts_came_to(parts, status):
     from payments.services.withdrawal_parts import status_from_parts
 
     assert status_from_parts(parts) == status
+
+
+def test_sending_again_sends_nothing_twice(shop, alice, run):
+    top_up(alice, 3000, shop, days_ago=1)
+    withdrawal = withdraw(alice, 1000, run=run)
+    # The outbox handed it over twice (a redelivered message, the sweep racing the worker).
+    for _ in range(2):
+        services.withdrawal_send(withdrawal_id=withdrawal.pk)
+    assert SimulatedRefund.objects.count() == 1
+    assert (balance(alice), Withdrawal.objects.get().status) == (2000, "completed")
+    assert WalletEntry.objects.filter(kind="withdrawal").count() == 1
