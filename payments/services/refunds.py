@@ -304,7 +304,8 @@ def refund_settle(*, refund: Refund, result: RefundResult, actor: str = "provide
         _release(attempt=attempt, refund=refund, actor=actor)
         return refund
     if late:
-        if attempt.refunded_amount + refund.amount > attempt.amount:
+        over = attempt.refunded_amount + refund.amount > attempt.amount
+        if over and not part_reroutes(refund):
             # Something else used the amount meanwhile: never record more than was paid.
             _alert_staff_later(refund, "late_success_over_amount")
             return refund

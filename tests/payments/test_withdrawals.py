@@ -340,3 +340,44 @@ def test_sending_again_sends_nothing_twice(shop, alice, run):
     assert SimulatedRefund.objects.count() == 1
     assert (balance(alice), Withdrawal.objects.get().status) == (2000, "completed")
     assert WalletEntry.objects.filter(kind="withdrawal").count() == 1
+
+
+def test_a_part_given_up_then_confirmed_late_is_held_again(shop, alice, run):
+    top_up(alice, 2000, shop, days_ago=5, token="pm_sim_refund_no_answer")
+    withdrawal = withdraw(alice, 2000, run=run)
+    part = withdrawal.parts.get()
+    run(services.refund_give_up, refund=part)
+    assert balance(alice) == 2000
+    # The provider did send it after all: the money left, so the wallet gives it up again.
+    run(services.refund_settle, refund=part, result=RefundResult(True, "re_late"))
+    withdrawal.refresh_from_db()
+    assert (withdrawal.status, balance(alice)) == ("completed", 0)
+    assert sorted(WalletEntry.objects.values_list("kind", "amount")) == [
+        ("top_up", 2000),
+        ("withdrawal", -2000),
+        ("withdrawal", -2000),
+        ("withdrawal_return", 2000),
+    ]
+    ledger_holds(alice)
+
+
+def test_a_rerouted_part_confirmed_late_is_held_again_too(shop, alice, run):
+    purchase = services.attempt_pay(
+        order=OrderFactory(user=alice, total=3000),
+        method=shop["methods"]["card"],
+        idempotency_key="buy",
+        payment_method="pm_sim_refund_no_answer",
+    )
+    services.refund_create(
+        attempt=purchase, amount=3000, destination="wallet", reason="late", actor="staff"
+    )
+    withdrawal = withdraw(alice, 3000, run=run)
+    part = withdrawal.parts.get()
+    run(services.refund_give_up, refund=part)
+    assert balance(alice) == 3000
+    run(services.refund_settle, refund=part, result=RefundResult(True, "re_late"))
+    withdrawal.refresh_from_db()
+    purchase.refresh_from_db()
+    assert (withdrawal.status, balance(alice)) == ("completed", 0)
+    assert (purchase.status, purchase.refunded_amount) == (S.REFUNDED, 3000)
+    ledger_holds(alice)
