@@ -19,7 +19,7 @@ from accounts.forms import ProfileForm
 from accounts.models import Address, User
 from accounts.responses import too_many_requests
 from accounts.typing import AuthenticatedHttpRequest
-from payments.models import Wallet, WalletEntry
+from payments.models import Wallet, WalletEntry, Withdrawal
 
 from . import claims
 from .models import Order
@@ -45,6 +45,7 @@ def account(request: AuthenticatedHttpRequest) -> HttpResponse:
         "orders": orders,
         "wallets": wallets,
         "entries": entries,
+        "withdrawals": Withdrawal.objects.filter(user=request.user)[:10],
     }
     return render(request, "checkout/account.html", context, status=400 if form.errors else 200)
 
@@ -141,6 +142,20 @@ def export_for(user: User) -> dict[str, Any]:
                 "at": e.created_at.isoformat(),
             }
             for e in WalletEntry.objects.filter(wallet__user=user).select_related("wallet")
+        ],
+        "withdrawals": [
+            {
+                "id": str(w.public_id),
+                "amount": w.amount,
+                "currency": w.currency,
+                "status": w.status,
+                "created_at": w.created_at.isoformat(),
+                "parts": [
+                    {"amount": r.amount, "status": r.status, "method": r.attempt.method.code}
+                    for r in w.parts.all()
+                ],
+            }
+            for w in Withdrawal.objects.filter(user=user).prefetch_related("parts__attempt__method")
         ],
     }
 

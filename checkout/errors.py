@@ -30,6 +30,9 @@ MESSAGES: dict[type[BaseException], Words] = {
     payment_services.RefundKeyConflict: _(
         "This Idempotency-Key was already used for a different refund."
     ),
+    payment_services.WithdrawalKeyConflict: _(
+        "This Idempotency-Key was already used for a different withdrawal."
+    ),
     payment_services.IdempotencyConflict: _(
         "Something changed while you were paying. Please check and try again."
     ),
@@ -46,6 +49,8 @@ MESSAGES: dict[type[BaseException], Words] = {
     payment_services.WalletInsufficient: _("Your wallet balance is not enough for this order."),
     # Its raisers word the reason for staff ("only a paid payment can be refunded").
     payment_services.RefundNotAllowed: str,
+    # Its raiser words it for the customer ("you can withdraw at most $42.00 right now").
+    payment_services.WithdrawalNotAllowed: str,
     payment_services.InvalidTransition: _(
         "This payment has already moved on. Reload to see where it stands."
     ),

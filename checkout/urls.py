@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import money_back_views, views, wallet_views
+from . import money_back_views, views, wallet_views, withdraw_views
 
 app_name = "checkout"
 
@@ -35,5 +35,11 @@ urlpatterns = [
         "orders/<str:number>/refund-request/withdraw/",
         views.order_refund_request_withdraw,
         name="order_refund_request_withdraw",
+    ),
+    path("wallet/withdraw/", withdraw_views.wallet_withdraw, name="wallet_withdraw"),
+    path(
+        "wallet/withdrawals/<uuid:public_id>/",
+        withdraw_views.wallet_withdrawal,
+        name="wallet_withdrawal",
     ),
 ]

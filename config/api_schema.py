@@ -19,6 +19,7 @@ STATUS: dict[str, int] = {
     "method_unavailable": 409,
     "amount_changed": 409,
     "refund_not_allowed": 409,
+    "withdrawal_not_allowed": 409,
     "invalid_transition": 409,
     "order_transition_not_allowed": 409,
     "product_unavailable": 409,

@@ -479,6 +479,9 @@ PAYMENTS_REFUND_GIVE_UP_HOURS = env_int("PAYMENTS_REFUND_GIVE_UP_HOURS", 24)
 # each request within this many hours (the queue's target, highlighted when passed).
 REFUND_REQUEST_WINDOW_DAYS = env_int("REFUND_REQUEST_WINDOW_DAYS", 30)
 REFUND_REQUEST_RESPONSE_HOURS = env_int("REFUND_REQUEST_RESPONSE_HOURS", 48)
+# How long after a charge each provider still accepts a refund of it (days). A wallet withdrawal
+# does not plan a refund of a top-up older than this: the page offers a ticket instead.
+PAYMENTS_REFUND_WINDOW_DAYS = {"stripe": 180, "simulator": 180, "alipay": 365, "wechatpay": 365}
 # Circuit breaker per method: over a rolling window, technical failures (timeouts, outages, 5xx;
 # never customer declines) above a share of at least MIN_VOLUME attempts degrade the method, and
 # above a higher share open the circuit for a cool-down, after which one probe decides.

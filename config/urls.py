@@ -6,6 +6,7 @@ from checkout import account_views as checkout_account
 from checkout import api as checkout_api
 from checkout import money_back_api
 from payments import api as payments_api
+from payments import withdrawal_api
 
 from . import account_export, views
 
@@ -31,6 +32,12 @@ api_v1 = [
         "payments/<uuid:public_id>/refunds/",
         payments_api.PaymentRefunds.as_view(),
         name="payment_refunds",
+    ),
+    path("wallet/withdrawals/", withdrawal_api.Withdrawals.as_view(), name="withdrawals"),
+    path(
+        "wallet/withdrawals/<uuid:public_id>/",
+        withdrawal_api.WithdrawalDetail.as_view(),
+        name="withdrawal",
     ),
 ]
 

@@ -4,6 +4,10 @@ what a failure means for them.
 The steps are derived from the refund's own state (status, provider reference, what the
 provider last said, dates): they are words for a person, not a second state machine. The one
 state machine stays `REFUND_ALLOWED` in payments/models/refunds.py.
+
+One table for when money sent back arrives, per kind of method (`ARRIVAL_DAYS` for the
+date we promise, `ARRIVAL` for the words the withdrawal page shows before confirming): a card
+says the same thing on every page.
 """
 
 from __future__ import annotations
@@ -168,3 +172,18 @@ def money_back(refund: Refund, *, now: datetime, top_up: bool = False) -> MoneyB
         reason=reason,
         next_step=next_step,
     )
+
+# Before a withdrawal is confirmed: method kind -> (shortest, longest) business days, and the
+# words shown. The longest is never later than ARRIVAL_DAYS' promise (a test checks).
+ARRIVAL: dict[str, tuple[int, int, Promise]] = {
+    "card": (5, 10, _("usually 5–10 business days")),
+    "alipay": (0, 0, _("usually within minutes")),
+    "wechat_pay": (0, 0, _("usually within minutes")),
+    "wallet": (0, 0, _("at once")),
+}
+
+
+def arrival_words(kind: str) -> str:
+    """The expected arrival of money sent back to a method of this kind, in words."""
+    row = ARRIVAL.get(kind)
+    return str(row[2]) if row else str(_("the time your payment provider takes"))

@@ -10,7 +10,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from . import risk
-from .models import MethodHealth, PaymentAttempt, PaymentMethod, Wallet
+from .models import IN_FLIGHT, PAID, MethodHealth, PaymentAttempt, PaymentMethod, Wallet
 
 if TYPE_CHECKING:
     from .failures import Failure
@@ -198,3 +198,175 @@ def attempt_qr_code(attempt: PaymentAttempt) -> str:
         code = payload.get("qr_code") if isinstance(payload, dict) else None
         return code if isinstance(code, str) else ""
     return ""
+# --- Cashing out the wallet: where each part of a withdrawal goes ------------------------------
+
+WALLET_TOP_UP = "wallet_top_up"  # checkout's OrderKind.WALLET_TOP_UP, as stored
+
+# Why part of a balance cannot be withdrawn, in words for the customer.
+WITHDRAWAL_EXCLUSIONS: dict[str, Promise] = {
+    "confirming": _("This top-up is still being confirmed. It can be withdrawn once it is paid."),
+    "past_refund_window": _(
+        "This top-up is older than its payment provider accepts refunds for. Our support team "
+        "can send it back by hand."
+    ),
+    "no_source": _(
+        "This part of your balance did not come from a payment we can send back (for example a "
+        "credit from our team). Our support team can pay it out by hand."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class WithdrawalSource:
+    """A payment whose money is in the wallet and can go back to where it came from."""
+
+    attempt: PaymentAttempt
+    # What can still go back to the attempt's method (minor units).
+    available: int
+    # "top_up", or "wallet_refund" for a purchase refunded to the wallet.
+    kind: str
+
+    @property
+    def method_kind(self) -> str:
+        return self.attempt.method.kind
+
+    @property
+    def method_label(self) -> str:
+        return self.attempt.method.label
+
+
+@dataclass(frozen=True)
+class WithdrawalPart:
+    source: WithdrawalSource
+    amount: int
+
+    @property
+    def arrival(self) -> str:
+        from .arrival import arrival_words
+
+        return arrival_words(self.source.method_kind)
+
+
+@dataclass(frozen=True)
+class WithdrawalExclusion:
+    reason: str
+    amount: int
+    attempt: PaymentAttempt | None = None
+
+    @property
+    def message(self) -> str:
+        return str(WITHDRAWAL_EXCLUSIONS[self.reason])
+
+
+@dataclass(frozen=True)
+class WithdrawalPlan:
+    currency: str
+    balance: int
+    # The most that can be withdrawn now: the balance, as far as sources can carry it back.
+    withdrawable: int
+    # What was asked for (0 when only the exclusions were asked about).
+    amount: int
+    parts: list[WithdrawalPart]
+    excluded: list[WithdrawalExclusion]
+
+    @property
+    def covered(self) -> bool:
+        return 0 < self.amount == sum(part.amount for part in self.parts)
+
+
+def _refund_window_passed(attempt: PaymentAttempt, now: datetime) -> bool:
+    days = settings.PAYMENTS_REFUND_WINDOW_DAYS.get(attempt.provider)
+    return days is not None and attempt.created_at < now - timedelta(days=days)
+
+
+def withdrawal_sources(
+    *, user: Any, currency: str
+) -> tuple[list[WithdrawalSource], list[WithdrawalExclusion]]:
+    """Every payment that funded this wallet, oldest first, with what can still go back, and
+    what cannot (with the reason). A pure read: the service locks and plans again."""
+    from .models import Refund
+
+    currency = currency.upper()
+    now = timezone.now()
+    sources: list[WithdrawalSource] = []
+    excluded: list[WithdrawalExclusion] = []
+    top_ups = (
+        PaymentAttempt.objects.filter(
+            order__user=user, order__kind=WALLET_TOP_UP, currency=currency
+        )
+        .exclude(provider="wallet")
+        .select_related("method", "order")
+        .order_by("created_at", "pk")
+    )
+    for attempt in top_ups:
+        if attempt.status in IN_FLIGHT:
+            excluded.append(WithdrawalExclusion("confirming", attempt.amount, attempt))
+            continue
+        available = attempt.amount - attempt.refunded_amount if attempt.status in PAID else 0
+        if available <= 0:
+            continue
+        if _refund_window_passed(attempt, now):
+            excluded.append(WithdrawalExclusion("past_refund_window", available, attempt))
+            continue
+        sources.append(WithdrawalSource(attempt, available, "top_up"))
+    # Purchases refunded to the wallet go back to the method they were paid with; a part of a
+    # withdrawal already on its way (or gone) from one of them is not available again.
+    refunds = (
+        Refund.objects.filter(
+            attempt__order__user=user,
+            currency=currency,
+            status__in=[Refund.Status.PENDING, Refund.Status.SUCCEEDED],
+        )
+        .exclude(attempt__order__kind=WALLET_TOP_UP)
+        .exclude(attempt__provider="wallet")
+        .select_related("attempt__method", "attempt__order")
+    )
+    by_attempt: dict[int, list[Any]] = {}
+    for refund in refunds:
+        by_attempt.setdefault(refund.attempt_id, [refund.attempt, 0])
+        if refund.withdrawal_id is not None:
+            by_attempt[refund.attempt_id][1] -= refund.amount
+        elif refund.destination == Refund.Destination.WALLET and refund.status == "succeeded":
+            by_attempt[refund.attempt_id][1] += refund.amount
+    for attempt, available in by_attempt.values():
+        if available <= 0:
+            continue
+        if _refund_window_passed(attempt, now):
+            excluded.append(WithdrawalExclusion("past_refund_window", available, attempt))
+            continue
+        sources.append(WithdrawalSource(attempt, available, "wallet_refund"))
+    sources.sort(key=lambda s: (s.attempt.created_at, s.attempt.pk))
+    return sources, excluded
+
+
+def withdrawal_plan(*, user: Any, currency: str, amount: int = 0) -> WithdrawalPlan:
+    """Where `amount` of the wallet would go: oldest source first, split when one is not
+    enough; and what part of the balance cannot be withdrawn, and why. A pure read.
+
+    The parts cover `amount` only when it is within `withdrawable` (see `covered`).
+    """
+    currency = currency.upper()
+    balance = wallet_balance(user=user, currency=currency)
+    sources, excluded = withdrawal_sources(user=user, currency=currency)
+    # Spent money is not in the balance: what the sources could carry back is capped by it.
+    withdrawable = min(balance, sum(s.available for s in sources))
+    held_by_exclusions = sum(e.amount for e in excluded if e.reason != "confirming")
+    no_source = balance - withdrawable - held_by_exclusions
+    if no_source > 0:
+        excluded.append(WithdrawalExclusion("no_source", no_source))
+    parts: list[WithdrawalPart] = []
+    left = min(max(amount, 0), withdrawable)
+    for source in sources:
+        if left <= 0:
+            break
+        take = min(left, source.available)
+        parts.append(WithdrawalPart(source, take))
+        left -= take
+    return WithdrawalPlan(
+        currency=currency,
+        balance=balance,
+        withdrawable=withdrawable,
+        amount=amount,
+        parts=parts,
+        excluded=excluded,
+    )

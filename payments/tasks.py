@@ -268,7 +268,8 @@ def notify_refund_customer(refund_id: int, notice: str = "") -> bool:
         if not due or getattr(refund, mark) is not None:
             return False
         order = refund.attempt.order
-        top_up = order.kind == "wallet_top_up"
+        # A failed withdrawal part went back to the wallet, like a top-up's refund.
+        top_up = order.kind == "wallet_top_up" or refund.withdrawal_id is not None
         context = {
             "order": order,
             "refund": refund,
@@ -323,6 +324,11 @@ def _health_alert(payload: dict[str, Any]) -> object:
 @outbox_handler("payments.refund_customer")
 def _refund_customer(payload: dict[str, Any]) -> object:
     return notify_refund_customer(payload["refund_id"], payload.get("notice", ""))
+
+
+@outbox_handler("payments.withdrawal_send")
+def _withdrawal_send(payload: dict[str, Any]) -> object:
+    return services.withdrawal_send(withdrawal_id=payload["withdrawal_id"]).status
 
 
 @outbox_handler("payments.refund_staff")

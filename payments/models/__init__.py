@@ -26,6 +26,13 @@ from .refunds import (
     RefundStatus,
 )
 from .wallet import Wallet, WalletEntry
+from .withdrawals import (
+    WITHDRAWAL_ALLOWED,
+    WITHDRAWAL_OPEN,
+    Withdrawal,
+    WithdrawalEvent,
+    WithdrawalStatus,
+)
 
 __all__ = [
     "ALLOWED",
@@ -40,6 +47,8 @@ __all__ = [
     "REFUND_LATE_SUCCESS",
     "REFUND_NO_ANSWER",
     "S",
+    "WITHDRAWAL_ALLOWED",
+    "WITHDRAWAL_OPEN",
     "AppendOnly",
     "AttemptStatus",
     "MethodChange",
@@ -55,4 +64,7 @@ __all__ = [
     "WebhookEvent",
     "Wallet",
     "WalletEntry",
+    "Withdrawal",
+    "WithdrawalEvent",
+    "WithdrawalStatus",
 ]

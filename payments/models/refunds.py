@@ -83,6 +83,15 @@ class Refund(models.Model):
     overdue_alerted_at = models.DateTimeField(null=True, blank=True)
     # Set by the task that tells staff we gave up waiting: one alert per refund.
     staff_alerted_at = models.DateTimeField(null=True, blank=True)
+    # Set for a part of a customer's wallet withdrawal: the money leaves the wallet (held when
+    # the withdrawal was requested) and goes back to this attempt's method.
+    withdrawal = models.ForeignKey(
+        "payments.Withdrawal",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="parts",
+    )
 
     class Meta:
         ordering = ["-created_at"]

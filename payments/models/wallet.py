@@ -47,6 +47,10 @@ class WalletEntry(AppendOnly):
         PAYMENT = "payment", _("Payment")
         REFUND = "refund", _("Refund")
         ADJUSTMENT = "adjustment", _("Adjustment")
+        # Held for a withdrawal part (reference names the refund), and given back when that
+        # part fails (reference names the refund again).
+        WITHDRAWAL = "withdrawal", _("Withdrawal")
+        WITHDRAWAL_RETURN = "withdrawal_return", _("Withdrawal returned")
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -50,6 +50,13 @@ from .webhooks import (
     webhook_process,
     webhook_requeue_stale,
 )
+from .withdrawal_parts import withdrawal_transition
+from .withdrawals import (
+    WithdrawalKeyConflict,
+    WithdrawalNotAllowed,
+    withdrawal_request,
+    withdrawal_send,
+)
 
 __all__ = [
     "AmountChanged",
@@ -63,6 +70,8 @@ __all__ = [
     "RefundNotAllowed",
     "WalletInsufficient",
     "WebhookRejected",
+    "WithdrawalKeyConflict",
+    "WithdrawalNotAllowed",
     "attempt_apply_result",
     "attempt_cancel",
     "attempt_create",
@@ -89,6 +98,9 @@ __all__ = [
     "refunds_alert_overdue",
     "refunds_retry_pending",
     "simulator_action_complete",
+    "withdrawal_request",
+    "withdrawal_send",
+    "withdrawal_transition",
     "wallet_move",
     "webhook_ingest",
     "webhook_process",

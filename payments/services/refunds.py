@@ -41,6 +41,7 @@ from ..orders import OrderState, order_book
 from .errors import IdempotencyConflict, InvalidTransition, PaymentError
 from .transition import attempt_transition
 from .wallet import WalletInsufficient, wallet_move
+from .withdrawal_parts import part_hold, part_reroutes, part_return, withdrawal_follow
 
 logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status
@@ -99,6 +100,8 @@ def refund_transition(
             payload={"refund_id": refund.pk, "notice": "failed"},
             key=f"refund_customer:{refund.pk}:failed",
         )
+    if refund.withdrawal_id is not None:
+        withdrawal_follow(refund=refund, actor=actor)
     return refund
 
 
@@ -270,6 +273,9 @@ def _take_back_top_up(*, attempt: PaymentAttempt, refund: Refund, actor: str) ->
 
 def _give_back_top_up(*, refund: Refund, actor: str) -> None:
     """The money did not leave: the top-up credit taken for it goes back, once per refund."""
+    if refund.withdrawal_id is not None:
+        part_return(refund=refund, actor=actor)  # a withdrawal part: its hold goes back
+        return
     attempt = refund.attempt
     if not attempt.order.is_wallet_top_up:
         return
@@ -348,13 +354,20 @@ def refund_settle(*, refund: Refund, result: RefundResult, actor: str = "provide
         _release(attempt=attempt, refund=refund, actor=actor)
         return refund
     if late:
-        if attempt.refunded_amount + refund.amount > attempt.amount:
+        over = attempt.refunded_amount + refund.amount > attempt.amount
+        if over and not part_reroutes(refund):
             # Something else used the amount meanwhile: never record more than was paid.
             _alert_staff_later(refund, "late_success_over_amount")
             return refund
-        attempt.refunded_amount += refund.amount
-        attempt.save(update_fields=["refunded_amount", "updated_at"])
-        if attempt.order.is_wallet_top_up:
+        if not part_reroutes(refund):
+            attempt.refunded_amount += refund.amount
+            attempt.save(update_fields=["refunded_amount", "updated_at"])
+        if refund.withdrawal_id is not None:
+            try:  # the hold the failure gave back is taken again, as far as the wallet holds it
+                part_hold(refund=refund, user=attempt.order.user, actor=actor, late=True)
+            except WalletInsufficient:
+                logger.warning("refund %s: late success, withdrawal returned and spent", refund.pk)
+        elif attempt.order.is_wallet_top_up:
             # The credit we gave back at give-up is taken again, as far as the wallet holds it.
             try:
                 _take_back_top_up(attempt=attempt, refund=refund, actor=actor)
@@ -374,14 +387,20 @@ def refund_settle(*, refund: Refund, result: RefundResult, actor: str = "provide
 
 def _release(*, attempt: PaymentAttempt, refund: Refund, actor: str) -> None:
     """A refund that did not happen gives back its reservation (and a top-up's credit)."""
-    attempt.refunded_amount -= refund.amount
-    attempt.save(update_fields=["refunded_amount", "updated_at"])
+    if not part_reroutes(refund):
+        attempt.refunded_amount -= refund.amount
+        attempt.save(update_fields=["refunded_amount", "updated_at"])
     _give_back_top_up(refund=refund, actor=actor)
 
 
 def _attempt_follows(*, attempt: PaymentAttempt, refund: Refund, actor: str) -> None:
     """The attempt and its order say refunded or partially refunded, from what really went."""
-    done = sum(attempt.refunds.filter(status=R.SUCCEEDED).values_list("amount", flat=True))
+    if part_reroutes(refund):
+        return  # money already refunded (to the wallet) went on to the card: nothing new
+    went = attempt.refunds.filter(status=R.SUCCEEDED)
+    if not attempt.order.is_wallet_top_up:
+        went = went.filter(withdrawal__isnull=True)  # re-routed wallet refunds count once
+    done = sum(went.values_list("amount", flat=True))
     target = S.REFUNDED if done >= attempt.amount else S.PARTIALLY_REFUNDED
     if attempt.status == S.REFUNDED:
         return  # already all the way (a late refund cannot add to it)
