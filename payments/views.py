@@ -43,6 +43,8 @@ def simulator_action(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def webhook(request: HttpRequest, provider: str) -> HttpResponse:
     """Verify, store once, answer at once; a Celery task does the work."""
+    if provider == "adyen":
+        return _adyen_webhook(request)
     if provider not in {"stripe", "simulator"}:
         raise Http404
     if provider == "simulator" and (settings.STRIPE_SECRET_KEY or not settings.DEBUG):
@@ -60,3 +62,16 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
         metrics.record_webhook(provider=provider, outcome="rejected")
         return JsonResponse({"error": str(exc)}, status=400)
     return JsonResponse({"received": True, "duplicate": not created})
+
+
+def _adyen_webhook(request: HttpRequest) -> HttpResponse:
+    """Adyen's standard notifications: HMAC per item; Adyen expects the body `[accepted]`."""
+    if not settings.ADYEN_HMAC_KEY:
+        raise Http404
+    try:
+        services.adyen_notification_ingest(body=request.body)
+    except services.WebhookRejected as exc:
+        logger.warning("webhook from adyen rejected: %s", exc)
+        metrics.record_webhook(provider="adyen", outcome="rejected")
+        return JsonResponse({"error": str(exc)}, status=400)
+    return HttpResponse("[accepted]", content_type="text/plain")

@@ -20,6 +20,7 @@ class PaymentMethod(models.Model):
         SIMULATOR = "simulator", _("Simulator")
         STRIPE = "stripe", _("Stripe")
         WALLET = "wallet", _("Wallet")
+        ADYEN = "adyen", _("Adyen")
 
     class Kind(models.TextChoices):
         CARD = "card", _("Card")

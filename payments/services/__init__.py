@@ -41,6 +41,7 @@ from .refunds import (
 )
 from .transition import attempt_transition
 from .wallet import WalletInsufficient, wallet_move
+from .webhooks_adyen import adyen_notification_ingest
 from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_requeue_stale
 
 __all__ = [
@@ -79,6 +80,7 @@ __all__ = [
     "refunds_retry_pending",
     "simulator_action_complete",
     "wallet_move",
+    "adyen_notification_ingest",
     "webhook_ingest",
     "webhook_process",
     "webhook_requeue_stale",
