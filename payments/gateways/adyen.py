@@ -188,7 +188,7 @@ class AdyenGateway:
 
     # Transport ------------------------------------------------------------------------------
     def _call(self, send: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """One library call, its errors turned into ours, its answer a dict or ProviderUnavailable."""
+        """One library call: its errors turned into ours, its answer a dict (or unavailable)."""
         try:
             result = send(*args, **kwargs)
         except requests.ConnectionError as exc:
@@ -338,6 +338,11 @@ def _currency_of(psp_reference: str) -> str:
     return str(currency or settings.SHOP_CURRENCY)
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """A JSON object from Adyen, or {} for anything else it sent in its place."""
+    return value if isinstance(value, dict) else {}
+
+
 def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -348,7 +353,7 @@ def result_from_payment(answer: dict[str, Any]) -> ChargeResult:
     if not isinstance(result_code, str) or not result_code:
         raise ProviderUnavailable("adyen: the answer has no resultCode")
     psp = str(answer.get("pspReference") or "")
-    amount = answer.get("amount") if isinstance(answer.get("amount"), dict) else {}
+    amount = as_dict(answer.get("amount"))
     payload: dict[str, Any] = {
         "pspReference": psp,
         "resultCode": result_code,
@@ -363,7 +368,7 @@ def result_from_payment(answer: dict[str, Any]) -> ChargeResult:
             currency=str(amount.get("currency") or "").upper(),
         )
     if result_code in ACTION_RESULTS:
-        action = answer.get("action") if isinstance(answer.get("action"), dict) else {}
+        action = as_dict(answer.get("action"))
         url = str(action.get("url") or "")
         if not url:
             raise ProviderUnavailable(f"adyen: {result_code} without an action url")
@@ -397,7 +402,7 @@ def result_from_link(answer: dict[str, Any]) -> ChargeResult:
     if status == "paymentPending":
         return ChargeResult(Outcome.PROCESSING, reference, payload=payload)
     if status == "completed":
-        amount = answer.get("amount") if isinstance(answer.get("amount"), dict) else {}
+        amount = as_dict(answer.get("amount"))
         return ChargeResult(
             Outcome.SUCCEEDED,
             reference,

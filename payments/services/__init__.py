@@ -41,8 +41,8 @@ from .refunds import (
 )
 from .transition import attempt_transition
 from .wallet import WalletInsufficient, wallet_move
-from .webhooks_adyen import adyen_notification_ingest
 from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_requeue_stale
+from .webhooks_adyen import adyen_notification_ingest
 
 __all__ = [
     "AmountChanged",

@@ -26,7 +26,7 @@ from django.db.models import F
 from config import metrics
 
 from ..gateways import ChargeResult, Outcome, RefundResult
-from ..gateways.adyen import LINK_PREFIX, failure_code_for
+from ..gateways.adyen import LINK_PREFIX, as_dict, failure_code_for
 from ..models import PROVIDER_KEY_PREFIX, REFUND_KEY_PREFIX, PaymentAttempt, Refund, WebhookEvent
 from .attempts import attempt_apply_result
 from .webhooks import WebhookRejected, _check_storable, _queue
@@ -109,7 +109,7 @@ def _store(*, event_id: str, code: str, item: dict[str, Any]) -> tuple[WebhookEv
 
 
 def _amount(item: dict[str, Any]) -> tuple[int | None, str]:
-    amount = item.get("amount") if isinstance(item.get("amount"), dict) else {}
+    amount = as_dict(item.get("amount"))
     value = amount.get("value")
     return (
         value if isinstance(value, int) and not isinstance(value, bool) else None,
