@@ -1,5 +1,6 @@
 """Every write to payments, as plain functions. Import from here."""
 
+from .adyen import attempt_adyen_redirect_complete
 from .attempts import (
     attempt_apply_result,
     attempt_create,
@@ -45,6 +46,7 @@ from .webhooks import WebhookRejected, webhook_ingest, webhook_process, webhook_
 from .webhooks_adyen import adyen_notification_ingest
 
 __all__ = [
+    "attempt_adyen_redirect_complete",
     "AmountChanged",
     "IdempotencyConflict",
     "InvalidTransition",

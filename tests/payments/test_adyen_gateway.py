@@ -121,6 +121,31 @@ def test_three_d_secure_redirect_then_details_completes_it(fake):
     assert attempt.status == S.SUCCEEDED
 
 
+def test_the_return_completes_only_the_attempt_adyen_names(fake):
+    other = pay(token("4917610000000000"), key="other")
+    attempt = pay(token("4917610000000000"), key="mine")
+    assert (other.provider_reference, attempt.provider_reference) == (
+        "FAKEPSP000000001",
+        "FAKEPSP000000002",
+    )
+    # A redirectResult of another payment (from the browser) does not move this one.
+    attempt = services.attempt_adyen_redirect_complete(
+        attempt=attempt, redirect_result=fake.redirect_result("FAKEPSP000000001")
+    )
+    assert attempt.status == S.REQUIRES_ACTION
+    attempt = services.attempt_adyen_redirect_complete(
+        attempt=attempt, redirect_result=fake.redirect_result("FAKEPSP000000002")
+    )
+    assert attempt.status == S.SUCCEEDED
+    fake.fail_next = ["500"]
+    assert (
+        services.attempt_adyen_redirect_complete(
+            attempt=other, redirect_result=fake.redirect_result("FAKEPSP000000001")
+        ).status
+        == S.REQUIRES_ACTION
+    )
+
+
 def test_three_d_secure_not_authenticated_fails(fake):
     pay(token("4917610000000000"))
     result = get_gateway("adyen").submit_details(
