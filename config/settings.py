@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -452,6 +453,9 @@ ADYEN_CHECKOUT_URL = env_str("ADYEN_CHECKOUT_URL")
 ADYEN_HTTP_TIMEOUT_SECONDS = env_int("ADYEN_HTTP_TIMEOUT_SECONDS", 30)
 if ADYEN_ENVIRONMENT not in {"test", "live"}:
     raise ImproperlyConfigured("ADYEN_ENVIRONMENT must be test or live")
+if ADYEN_HMAC_KEY and not re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", ADYEN_HMAC_KEY):
+    # Adyen gives the key in hex; any other value would refuse every notification as forged.
+    raise ImproperlyConfigured("ADYEN_HMAC_KEY must be the hex key from Adyen's Customer Area")
 if ADYEN_API_KEY and not ADYEN_HMAC_KEY and not DEBUG:
     raise ImproperlyConfigured("ADYEN_HMAC_KEY is required with ADYEN_API_KEY")
 PAYMENTS_GATEWAY = "stripe" if STRIPE_SECRET_KEY else "simulator"

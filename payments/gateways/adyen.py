@@ -39,6 +39,7 @@ from typing import Any
 import Adyen
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 from urllib3.exceptions import ConnectTimeoutError
 
 from .base import (
@@ -134,7 +135,9 @@ def normalize_token(value: str) -> str:
         return ""
     if value.startswith(TOKEN_PREFIX):
         if parse_token(value) is None:
-            raise InvalidPaymentDetails("adyen token is malformed")
+            raise InvalidPaymentDetails(
+                _("Card details could not be read. Enter them again in the card form.")
+            )
         return value
     return ""
 
