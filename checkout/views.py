@@ -385,14 +385,17 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
         request.session.pop(CHECKOUT_TOKEN_KEY, None)
     attempt = order.attempts.select_related("method").first()
     returned = request.GET.get("payment_intent", "")
+    # Adyen's return names no payment, only its opaque redirectResult (for its waiting attempt).
+    adyen_back = bool(
+        attempt is not None and attempt.provider == "adyen" and request.GET.get("redirectResult")
+    )
     # Back from Stripe's 3D Secure or wallet page (its return_url): a GET asks nobody and
     # writes nothing. The page offers "Check my payment now", a POST that the status script
     # sends at once; without JavaScript the button, the webhook and reconciliation still do.
     check_now = bool(
         attempt is not None
         and attempt.status == PaymentAttempt.Status.REQUIRES_ACTION
-        and returned
-        and returned == attempt.provider_reference
+        and ((returned and returned == attempt.provider_reference) or adyen_back)
     )
     failure = None
     if attempt and attempt.status in (PaymentAttempt.Status.FAILED, PaymentAttempt.Status.CANCELED):
@@ -422,7 +425,11 @@ def order_check_payment(request: HttpRequest, number: str) -> HttpResponse:
     key = request.POST.get("key", "")
     if not _can_view(request, order, key=key):
         raise Http404
-    services.order_return_check(order=order, payment_intent=request.POST.get("payment_intent", ""))
+    services.order_return_check(
+        order=order,
+        payment_intent=request.POST.get("payment_intent", ""),
+        redirect_result=request.POST.get("redirect_result", ""),
+    )
     url = reverse("checkout:order_status", args=[order.number])
     return redirect(f"{url}?{urlencode({'key': key})}" if key else url)
 
