@@ -9,6 +9,8 @@ answer Adyen expects is `[accepted]`.
 
 AUTHORISATION moves the attempt (found by our key, sent as `merchantReference`) forward only;
 REFUND and REFUND_FAILED settle our refund (found by its key, sent as the refund's `reference`).
+A payment we cancelled (3-D Secure nobody finished) and Adyen then authorised is held until
+Adyen's CANCELLATION says whether the cancel voided it (nothing taken) or not (it stands).
 """
 
 from __future__ import annotations
@@ -140,6 +142,13 @@ def _authorisation(item: dict[str, Any], actor: str) -> str:
         # Paid on a hosted link, or before our call stored the id: refunds need this one.
         PaymentAttempt.objects.filter(pk=attempt.pk).update(provider_reference=psp)
     payload = {"pspReference": psp, "eventCode": "AUTHORISATION", "success": item["success"]}
+    if item["success"] == "true" and _canceled_by_us(attempt, psp):
+        # We sent /cancels for this payment: if Adyen cancelled it, the authorisation is void
+        # and nothing was taken; only a cancel Adyen could not make lets it stand.
+        if _stored(psp, "CANCELLATION", "true"):
+            return f"ignored: attempt {attempt.public_id} was cancelled at Adyen, nothing taken"
+        if not _stored(psp, "CANCELLATION", "false"):
+            return f"held: attempt {attempt.public_id} was cancelled; its CANCELLATION decides"
     if item["success"] == "true":
         value, currency = _amount(item)
         result = ChargeResult(
@@ -156,6 +165,33 @@ def _authorisation(item: dict[str, Any], actor: str) -> str:
         )
     attempt = attempt_apply_result(attempt=attempt, result=result, actor=actor)
     return f"attempt {attempt.public_id} is {attempt.status}"
+
+
+def _canceled_by_us(attempt: PaymentAttempt, psp: str) -> bool:
+    """attempt_cancel sends /cancels only for a payment it has the pspReference of."""
+    return attempt.status == PaymentAttempt.Status.CANCELED and attempt.provider_reference == psp
+
+
+def _stored(psp: str, code: str, success: str) -> WebhookEvent | None:
+    return WebhookEvent.objects.filter(
+        provider=PROVIDER, event_id=f"{psp}:{code}:{success}"
+    ).first()
+
+
+def _cancellation(item: dict[str, Any], actor: str) -> str:
+    """Adyen's answer to our /cancels. A cancel it could not make (already captured) leaves
+    the payment standing: a held AUTHORISATION is applied now (honoured, or flagged for a
+    refund when the order was paid another way meanwhile)."""
+    psp = str(item["pspReference"])
+    attempt = PaymentAttempt.objects.filter(provider=PROVIDER, provider_reference=psp).first()
+    if attempt is None:
+        return "ignored: no attempt of ours"
+    if item["success"] == "true":
+        return f"attempt {attempt.public_id} cancelled at Adyen: nothing taken"
+    authorised = _stored(psp, "AUTHORISATION", "true")
+    if authorised is None or not _canceled_by_us(attempt, psp):
+        return f"ignored: the cancel of {psp} failed, and no authorisation of it is held"
+    return _authorisation(authorised.payload, actor)
 
 
 def _our_refund(item: dict[str, Any]) -> Refund | None:
@@ -210,6 +246,8 @@ def adyen_event_act(event: WebhookEvent) -> str:
     actor = f"webhook:{PROVIDER}:{event.event_id}"
     if event.type == "AUTHORISATION":
         return _authorisation(item, actor)
+    if event.type == "CANCELLATION":
+        return _cancellation(item, actor)
     if event.type in {"REFUND", "REFUND_FAILED"}:
         return _refund(item, actor)
     return f"ignored: {event.type} is not an event we act on"

@@ -266,3 +266,32 @@ def test_a_refund_made_in_adyens_customer_area_is_recorded_once(fake, deliver):
     )
     attempt.refresh_from_db()
     assert attempt.refunded_amount == 700
+
+
+@pytest.mark.parametrize(
+    ("cancel_success", "final"),
+    [("true", S.CANCELED), ("false", S.SUCCEEDED)],
+    ids=["voided", "stands"],
+)
+@pytest.mark.parametrize("order_of_events", ["authorisation-first", "cancellation-first"])
+def test_a_payment_we_cancelled_then_authorised_waits_for_adyens_cancellation(
+    fake, deliver, cancel_success, final, order_of_events
+):
+    attempt = pay("4917610000000000")
+    attempt = services.attempt_cancel(attempt=attempt, actor="customer")
+    assert attempt.status == S.CANCELED
+    assert [c["paymentPspReference"] for c in fake.cancels] == ["FAKEPSP000000001"]
+    authorised = item("FAKEPSP000000001", "AUTHORISATION", f"attempt-{attempt.public_id}")
+    cancellation = item(
+        "FAKEPSP000000001", "CANCELLATION", "cancel-FAKEPSP000000001", success=cancel_success
+    )
+    notes = [authorised, cancellation]
+    if order_of_events == "cancellation-first":
+        notes.reverse()
+    deliver(notes[0])
+    attempt.refresh_from_db()
+    assert attempt.status == S.CANCELED  # neither alone moves it
+    deliver(notes[1])
+    attempt.refresh_from_db()
+    assert attempt.status == final
+    assert attempt.events.filter(to_status=S.SUCCEEDED).count() == (final == S.SUCCEEDED)
