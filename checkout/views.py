@@ -172,6 +172,12 @@ def _render_checkout(
         a.method.kind == "card" and a.method.provider == "stripe" and a.available
         for a in availability
     )
+    # With Adyen, without its web component, the card is typed on Adyen's hosted page: our page
+    # shows no card field at all, so no card number is ever posted to us.
+    adyen_card = not stripe_card and any(
+        a.method.kind == "card" and a.method.provider == "adyen" and a.available
+        for a in availability
+    )
     card_open = any(a.method.kind == "card" and a.available for a in availability)
     if not card_open:
         # Server-rendered, so it holds without JavaScript: no card number can be typed (and
@@ -187,6 +193,7 @@ def _render_checkout(
         # While it is confirming no Pay is offered: another payment could charge twice.
         "confirming": confirming,
         "stripe_card": stripe_card,
+        "adyen_card": adyen_card,
         "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY if stripe_card else "",
     }
     return render(request, "checkout/checkout.html", context, status=status)

@@ -83,3 +83,26 @@ def test_a_stranger_cannot_make_us_ask(client, fake, mallory):
     assert details_calls(fake) == 0
     attempt.refresh_from_db()
     assert attempt.status == S.REQUIRES_ACTION
+
+
+def test_with_adyen_the_page_has_no_card_field_and_pays_on_adyens_page(client, fake):
+    fill_cart(client, "mug")
+    page = client.get(reverse("checkout:checkout")).content.decode()
+    assert "Adyen's secure payment page, never on this site" in page
+    assert 'type="hidden" name="payment_method" id="id_payment_method" value=""' in page
+    assert "Card number" not in page
+    response = pay(client, checkout_form(client), payment_method="")
+    assert response["Location"] == "https://test.adyen.link/PLFAKE0000000001"
+    attempt = PaymentAttempt.objects.get()
+    assert (attempt.status, attempt.payment_method_ref) == (S.REQUIRES_ACTION, "")
+    # Even a number sent by hand is dropped: the hosted page takes the card, not us.
+    (sent,) = fake.requests
+    assert sent["path"] == "/paymentLinks" and "paymentMethod" not in sent["body"]
+
+
+def test_a_card_number_posted_by_hand_is_never_stored_nor_sent(client, fake):
+    fill_cart(client, "mug")
+    pay(client, checkout_form(client), payment_method="4111 1111 1111 1111")
+    attempt = PaymentAttempt.objects.get()
+    assert attempt.payment_method_ref == ""
+    assert "4111" not in str(fake.requests)
