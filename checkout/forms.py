@@ -31,7 +31,8 @@ class PaymentDetailsMixin:
         # The card number is required when a card is chosen and only then: the label says
         # "(optional)" exactly when it is. Decided here, from the method posted (or the one the
         # page checks first), so it holds without JavaScript; checkout.js follows the radios.
-        card_codes = [m.code for m in methods if m.kind == "card"]
+        # A card through Adyen needs nothing here: it is typed on Adyen's hosted page.
+        card_codes = [m.code for m in methods if m.kind == "card" and m.provider != "adyen"]
         field = self.fields["payment_method"]
         field.required = self.chosen_method_code() in card_codes
         field.error_messages["required"] = CARD_NUMBER_REQUIRED

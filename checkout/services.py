@@ -342,10 +342,24 @@ def order_reminders_stop(*, order: Order) -> Order:
     return order
 
 
-def order_return_check(*, order: Order, payment_intent: str) -> PaymentAttempt | None:
+def order_return_check(
+    *, order: Order, payment_intent: str, redirect_result: str = ""
+) -> PaymentAttempt | None:
     """The customer is back from the provider's page (Stripe's 3D Secure or wallet step): ask
     the provider now rather than wait for the webhook. Only the attempt the provider named, and
-    only while it waits for the customer; anything else asks nobody. Returns the attempt."""
+    only while it waits for the customer; anything else asks nobody. Returns the attempt.
+
+    Adyen names no payment in its return, only an opaque `redirectResult`: it is sent for the
+    order's waiting Adyen attempt, which moves only if Adyen's answer names that attempt."""
+    if redirect_result:
+        waiting = order.attempts.filter(
+            status=PaymentAttempt.Status.REQUIRES_ACTION, provider="adyen"
+        ).first()
+        if waiting is None:
+            return None
+        return payment_services.attempt_adyen_redirect_complete(
+            attempt=waiting, redirect_result=redirect_result
+        )
     if not payment_intent:
         return None
     attempt = order.attempts.filter(

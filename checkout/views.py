@@ -174,6 +174,12 @@ def _render_checkout(
         a.method.kind == "card" and a.method.provider == "stripe" and a.available
         for a in availability
     )
+    # With Adyen, without its web component, the card is typed on Adyen's hosted page: our page
+    # shows no card field at all, so no card number is ever posted to us.
+    adyen_card = not stripe_card and any(
+        a.method.kind == "card" and a.method.provider == "adyen" and a.available
+        for a in availability
+    )
     card_open = any(a.method.kind == "card" and a.available for a in availability)
     if not card_open:
         # Server-rendered, so it holds without JavaScript: no card number can be typed (and
@@ -189,6 +195,7 @@ def _render_checkout(
         # While it is confirming no Pay is offered: another payment could charge twice.
         "confirming": confirming,
         "stripe_card": stripe_card,
+        "adyen_card": adyen_card,
         "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY if stripe_card else "",
     }
     return render(request, "checkout/checkout.html", context, status=status)
@@ -387,14 +394,17 @@ def order_status(request: HttpRequest, number: str) -> HttpResponse:
         request.session.pop(CHECKOUT_TOKEN_KEY, None)
     attempt = order.attempts.select_related("method").first()
     returned = request.GET.get("payment_intent", "")
+    # Adyen's return names no payment, only its opaque redirectResult (for its waiting attempt).
+    adyen_back = bool(
+        attempt is not None and attempt.provider == "adyen" and request.GET.get("redirectResult")
+    )
     # Back from Stripe's 3D Secure or wallet page (its return_url): a GET asks nobody and
     # writes nothing. The page offers "Check my payment now", a POST that the status script
     # sends at once; without JavaScript the button, the webhook and reconciliation still do.
     check_now = bool(
         attempt is not None
         and attempt.status == PaymentAttempt.Status.REQUIRES_ACTION
-        and returned
-        and returned == attempt.provider_reference
+        and ((returned and returned == attempt.provider_reference) or adyen_back)
     )
     failure = None
     if attempt and attempt.status in (PaymentAttempt.Status.FAILED, PaymentAttempt.Status.CANCELED):
@@ -485,7 +495,11 @@ def order_check_payment(request: HttpRequest, number: str) -> HttpResponse:
     key = request.POST.get("key", "")
     if not _can_view(request, order, key=key):
         raise Http404
-    services.order_return_check(order=order, payment_intent=request.POST.get("payment_intent", ""))
+    services.order_return_check(
+        order=order,
+        payment_intent=request.POST.get("payment_intent", ""),
+        redirect_result=request.POST.get("redirect_result", ""),
+    )
     url = reverse("checkout:order_status", args=[order.number])
     return redirect(f"{url}?{urlencode({'key': key})}" if key else url)
 

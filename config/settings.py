@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -443,6 +444,23 @@ SIMULATOR_WEBHOOK_SECRET = env_str(
     "whsec_simulator_"
     + hmac.new(SECRET_KEY.encode(), b"simulator-webhook", hashlib.sha256).hexdigest(),
 )
+# Adyen for cards (issue 15): the gateway exists only when the key and merchant account are set.
+# ADYEN_HMAC_KEY (hex) verifies its notifications; ADYEN_CHECKOUT_URL points the library at
+# another Checkout API base (the tests' local fake); live needs Adyen's live URL prefix.
+ADYEN_API_KEY = env_str("ADYEN_API_KEY")
+ADYEN_MERCHANT_ACCOUNT = env_str("ADYEN_MERCHANT_ACCOUNT")
+ADYEN_HMAC_KEY = env_str("ADYEN_HMAC_KEY")
+ADYEN_ENVIRONMENT = env_str("ADYEN_ENVIRONMENT", "test").lower()
+ADYEN_LIVE_PREFIX = env_str("ADYEN_LIVE_PREFIX")
+ADYEN_CHECKOUT_URL = env_str("ADYEN_CHECKOUT_URL")
+ADYEN_HTTP_TIMEOUT_SECONDS = env_int("ADYEN_HTTP_TIMEOUT_SECONDS", 30)
+if ADYEN_ENVIRONMENT not in {"test", "live"}:
+    raise ImproperlyConfigured("ADYEN_ENVIRONMENT must be test or live")
+if ADYEN_HMAC_KEY and not re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", ADYEN_HMAC_KEY):
+    # Adyen gives the key in hex; any other value would refuse every notification as forged.
+    raise ImproperlyConfigured("ADYEN_HMAC_KEY must be the hex key from Adyen's Customer Area")
+if ADYEN_API_KEY and not ADYEN_HMAC_KEY and not DEBUG:
+    raise ImproperlyConfigured("ADYEN_HMAC_KEY is required with ADYEN_API_KEY")
 PAYMENTS_GATEWAY = "stripe" if STRIPE_SECRET_KEY else "simulator"
 # Alipay direct and WeChat Pay direct (issue 15): each is configured only when all of its
 # credentials are set; an empty value means "not configured" and get_gateway refuses it.

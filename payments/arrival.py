@@ -173,6 +173,7 @@ def money_back(refund: Refund, *, now: datetime, top_up: bool = False) -> MoneyB
         next_step=next_step,
     )
 
+
 # Before a withdrawal is confirmed: method kind -> (shortest, longest) business days, and the
 # words shown. The longest is never later than ARRIVAL_DAYS' promise (a test checks).
 ARRIVAL: dict[str, tuple[int, int, Promise]] = {

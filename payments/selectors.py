@@ -198,6 +198,8 @@ def attempt_qr_code(attempt: PaymentAttempt) -> str:
         code = payload.get("qr_code") if isinstance(payload, dict) else None
         return code if isinstance(code, str) else ""
     return ""
+
+
 # --- Cashing out the wallet: where each part of a withdrawal goes ------------------------------
 
 WALLET_TOP_UP = "wallet_top_up"  # checkout's OrderKind.WALLET_TOP_UP, as stored

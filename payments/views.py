@@ -74,6 +74,8 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
     """Verify, store once, answer at once; a Celery task does the work."""
     if provider in NOTIFICATIONS:
         return _notification(request, provider)
+    if provider == "adyen":
+        return _adyen_webhook(request)
     if provider not in {"stripe", "simulator"}:
         raise Http404
     if provider == "simulator" and (settings.STRIPE_SECRET_KEY or not settings.DEBUG):
@@ -109,3 +111,16 @@ def _notification(request: HttpRequest, provider: str) -> HttpResponse:
     if provider == "alipay":
         return HttpResponse("success", content_type="text/plain")
     return JsonResponse({"code": "SUCCESS", "message": "duplicate" if not created else ""})
+
+
+def _adyen_webhook(request: HttpRequest) -> HttpResponse:
+    """Adyen's standard notifications: HMAC per item; Adyen expects the body `[accepted]`."""
+    if not settings.ADYEN_HMAC_KEY:
+        raise Http404
+    try:
+        services.adyen_notification_ingest(body=request.body)
+    except services.WebhookRejected as exc:
+        logger.warning("webhook from adyen rejected: %s", exc)
+        metrics.record_webhook(provider="adyen", outcome="rejected")
+        return JsonResponse({"error": str(exc)}, status=400)
+    return HttpResponse("[accepted]", content_type="text/plain")

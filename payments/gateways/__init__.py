@@ -55,6 +55,10 @@ def payment_method_token(*, provider: str, kind: str, value: str) -> str:
         from .simulator import normalize_payment_method
 
         return normalize_payment_method(kind, value)
+    if provider == "adyen" and kind == "card":
+        from .adyen import normalize_token
+
+        return normalize_token(value)
     if kind == "card" and not _PM_ID.fullmatch(value.strip()):
         raise InvalidPaymentDetails(
             _("Card details could not be read. Enter them again in the card form.")
@@ -84,6 +88,10 @@ def get_gateway(provider: str) -> Gateway:
         from .wechatpay import WechatPayGateway
 
         return WechatPayGateway()
+    if provider == "adyen" and settings.ADYEN_API_KEY and settings.ADYEN_MERCHANT_ACCOUNT:
+        from .adyen import AdyenGateway
+
+        return AdyenGateway()
     raise ValueError(f"No gateway is configured for provider {provider!r}")
 
 

@@ -22,6 +22,7 @@ class PaymentMethod(models.Model):
         WALLET = "wallet", _("Wallet")
         ALIPAY = "alipay", _("Alipay (direct)")
         WECHATPAY = "wechatpay", _("WeChat Pay (direct)")
+        ADYEN = "adyen", _("Adyen")
 
     class Kind(models.TextChoices):
         CARD = "card", _("Card")

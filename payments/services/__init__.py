@@ -1,5 +1,6 @@
 """Every write to payments, as plain functions. Import from here."""
 
+from .adyen import attempt_adyen_redirect_complete
 from .attempts import (
     attempt_apply_result,
     attempt_create,
@@ -50,6 +51,7 @@ from .webhooks import (
     webhook_process,
     webhook_requeue_stale,
 )
+from .webhooks_adyen import adyen_notification_ingest
 from .withdrawal_parts import withdrawal_transition
 from .withdrawals import (
     WithdrawalKeyConflict,
@@ -59,6 +61,7 @@ from .withdrawals import (
 )
 
 __all__ = [
+    "attempt_adyen_redirect_complete",
     "AmountChanged",
     "IdempotencyConflict",
     "InvalidTransition",
@@ -102,6 +105,7 @@ __all__ = [
     "withdrawal_send",
     "withdrawal_transition",
     "wallet_move",
+    "adyen_notification_ingest",
     "webhook_ingest",
     "webhook_process",
     "webhook_requeue_stale",

@@ -276,6 +276,11 @@ def _act_on(event: WebhookEvent) -> str:
     """What the event changes, as the outcome to record. Raises only on a fault of ours."""
     if event.provider in NOTIFICATIONS:
         return NOTIFICATIONS[event.provider].act(event)
+    if event.provider == "adyen":
+        # Each provider other than Stripe's shape reads its own events in its own module.
+        from .webhooks_adyen import adyen_event_act
+
+        return adyen_event_act(event)
     expected = _EXPECTED_OBJECT.get(event.type)
     if expected is None:
         return "ignored: not an event we act on"
