@@ -105,6 +105,8 @@ class AttemptSerializer(serializers.Serializer):
             "order": attempt.order.number,
             "method": attempt.method.code,
             "amount": {"amount": attempt.amount, "currency": attempt.currency},
+            # Paid from the customer's wallet alongside `amount` (0 unless the payment is split).
+            "wallet_amount": {"amount": attempt.wallet_amount, "currency": attempt.currency},
             "status": attempt.status,
             "action_url": attempt.action_url or None,
             "failure": _failure(attempt),

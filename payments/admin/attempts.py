@@ -196,7 +196,7 @@ class PaymentAttemptAdmin(admin.ModelAdmin):
         if not request.user.has_perm("payments.add_refund"):
             raise PermissionDenied
         attempt = get_object_or_404(PaymentAttempt.objects.select_related("order"), pk=pk)
-        remaining = attempt.amount - attempt.refunded_amount
+        remaining = attempt.paid_total - attempt.refunded_amount
         initial = {
             "amount": to_major(remaining, attempt.currency),
             "destination": "original",
