@@ -181,6 +181,8 @@ class PaymentEvent(AppendOnly):
         RISK = "risk", _("Risk check")
         # Money was taken that must go back: staff were told and refund it.
         REFUND_NEEDED = "refund_needed", _("Refund needed")
+        # The wallet part of a split payment was given back or taken again.
+        WALLET = "wallet", _("Wallet part")
 
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import IN_FLIGHT, PaymentAttempt, PaymentMethod, WalletEntry
+from ..models import IN_FLIGHT, PaymentAttempt, PaymentEvent, PaymentMethod, WalletEntry
 from ..orders import PayableOrder
+from ..selectors import method_availability
 from .errors import MethodUnavailable
 from .wallet import WalletInsufficient, wallet_move
 
@@ -40,6 +41,16 @@ def split_check(
         raise MethodUnavailable("wallet_owner_only")
     if wallet_amount >= order.total:
         raise MethodUnavailable("wallet_covers_order")
+    wallet = PaymentMethod.objects.filter(kind=PaymentMethod.Kind.WALLET, enabled=True).first()
+    if wallet is None:
+        raise MethodUnavailable("disabled")
+    # The wallet method's own rules (maintenance, limits, health) apply to the wallet part; the
+    # balance is checked again under the wallet's lock when the part is held.
+    availability = method_availability(
+        method=wallet, amount=wallet_amount, currency=order.currency, user=user
+    )
+    if not availability.available:
+        raise MethodUnavailable(availability.reason)
 
 
 def split_hold(*, attempt: PaymentAttempt, order: PayableOrder, actor: str) -> None:
@@ -74,7 +85,7 @@ def split_release(*, attempt: PaymentAttempt, from_status: str, actor: str) -> N
     held = attempt.wallet_entries.filter(kind=WalletEntry.Kind.PAYMENT).first()
     if held is None:
         return  # nothing was taken, so nothing goes back
-    wallet_move(
+    entry = wallet_move(
         user=held.wallet.user,
         currency=held.wallet.currency,
         amount=-held.amount,
@@ -83,6 +94,7 @@ def split_release(*, attempt: PaymentAttempt, from_status: str, actor: str) -> N
         actor=actor,
         note=f"payment {attempt.status}: the wallet part was not spent",
     )
+    _event(attempt=attempt, entry=entry, actor=actor, message="wallet part given back")
 
 
 def split_retake(*, attempt: PaymentAttempt, actor: str) -> bool:
@@ -96,7 +108,7 @@ def split_retake(*, attempt: PaymentAttempt, actor: str) -> bool:
     if released is None:
         return True  # still held: nothing to take again
     try:
-        wallet_move(
+        entry = wallet_move(
             user=released.wallet.user,
             currency=released.wallet.currency,
             amount=-released.amount,
@@ -107,4 +119,16 @@ def split_retake(*, attempt: PaymentAttempt, actor: str) -> bool:
         )
     except WalletInsufficient:
         return False
+    _event(attempt=attempt, entry=entry, actor=actor, message="wallet part taken again")
     return True
+
+
+def _event(*, attempt: PaymentAttempt, entry: WalletEntry, actor: str, message: str) -> None:
+    """The timeline entry support reads for a move of the wallet part."""
+    PaymentEvent.objects.create(
+        attempt=attempt,
+        kind=PaymentEvent.Kind.WALLET,
+        actor=actor[:120],
+        message=message,
+        payload={"wallet_amount": entry.amount, "entry": entry.pk, "kind": entry.kind},
+    )
