@@ -8,7 +8,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('checkout', '0003_orderline_name_zh'),
         ('payments', '0007_method_change'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

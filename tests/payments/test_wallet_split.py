@@ -329,3 +329,11 @@ def test_the_timeline_and_the_api_show_both_parts(split_paid, alice, client):
     body = client.get(f"/api/v1/payments/{split_paid.public_id}/").json()
     assert body["amount"] == {"amount": 1600, "currency": "USD"}
     assert body["wallet_amount"] == {"amount": 800, "currency": "USD"}
+
+
+def test_the_admin_attempt_page_shows_both_parts(split_paid, client, carol):
+    client.force_login(carol)
+    url = f"/admin/payments/paymentattempt/{split_paid.pk}/change/"
+    page = client.get(url).content.decode()
+    assert "&quot;wallet_amount&quot;: 800" in page or '"wallet_amount": 800' in page
+    assert "From the wallet (minor units)" in page
