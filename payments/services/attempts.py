@@ -103,10 +103,12 @@ def attempt_create(
         # A wallet is spent by its owner, signed in: not by staff, not by whoever holds the
         # order's emailed link.
         raise MethodUnavailable("wallet_owner_only")
-    split_check(order=order, method=method, user=user, wallet_amount=wallet_amount)
     in_flight = PaymentAttempt.objects.filter(order_id=order.pk, status__in=IN_FLIGHT).first()
     if in_flight is not None:
         raise PaymentInProgress(in_flight)
+    # After the in-flight check: a second tab is told which payment is under way, not that
+    # the wallet (held by that payment) is now short.
+    split_check(order=order, method=method, user=user, wallet_amount=wallet_amount)
     try:
         with transaction.atomic():
             attempt = PaymentAttempt.objects.create(
