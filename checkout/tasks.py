@@ -34,9 +34,7 @@ def send_order_receipt(order_id: int) -> bool:
                 "order": order,
                 "lines": list(order.lines.all()),
                 # The attempt that paid, so a split payment shows both its parts.
-                "payment": order.attempts.select_related("method")
-                .filter(status__in=PAID)
-                .first(),
+                "payment": order.attempts.select_related("method").filter(status__in=PAID).first(),
                 "link": f"{link}?key={order.client_secret}",
             }
             subject = render_to_string("emails/receipt_subject.txt", context).strip()

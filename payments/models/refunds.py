@@ -47,9 +47,7 @@ class Refund(models.Model):
     amount = models.PositiveBigIntegerField(_("amount (minor units)"))
     # Of a split payment's refund: the part that gives back what the wallet paid. It goes back
     # to the wallet whatever the destination; the rest goes to the destination chosen.
-    wallet_amount = models.PositiveBigIntegerField(
-        _("back to the wallet (minor units)"), default=0
-    )
+    wallet_amount = models.PositiveBigIntegerField(_("back to the wallet (minor units)"), default=0)
     currency = models.CharField(_("currency"), max_length=3)
     destination = models.CharField(
         _("refund to"), max_length=20, choices=Destination.choices, default=Destination.ORIGINAL

@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy as _
 from .attempts import PaymentAttempt
 from .base import AppendOnly
 
-
 # Entry kinds that move money at most once per attempt (a database constraint says so).
 ONCE_PER_ATTEMPT = ["payment", "release", "retake", "top_up"]
 

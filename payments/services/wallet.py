@@ -43,8 +43,8 @@ def wallet_move(
 ) -> WalletEntry:
     """Credit (amount > 0) or debit (amount < 0) a wallet. Returns the entry.
 
-    Repeating a payment/top-up/release/re-take for the same attempt, or any move with the same reference,
-    returns the first entry and moves nothing.
+    Repeating a payment, top-up, release or re-take for the same attempt, or any move with the
+    same reference, returns the first entry and moves nothing.
     """
     if amount == 0:
         raise ValueError("a wallet entry moves money")
