@@ -337,3 +337,29 @@ def test_the_admin_attempt_page_shows_both_parts(split_paid, client, carol):
     page = client.get(url).content.decode()
     assert "&quot;wallet_amount&quot;: 800" in page or '"wallet_amount": 800' in page
     assert "From the wallet (minor units)" in page
+
+
+def test_the_api_pays_with_part_of_the_wallet_for_the_owner_only(shop, alice, mallory):
+    from rest_framework.test import APIClient
+
+    fund(alice, 800)
+    order = OrderFactory(user=alice, total=2400)
+    url = f"/api/v1/orders/{order.number}/payments/"
+    body = {"method": "card", "payment_method": "pm_card_visa", "wallet_amount": 800}
+    stranger = APIClient()
+    stranger.force_authenticate(mallory)
+    assert stranger.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="m").status_code == 404
+    api = APIClient()
+    api.force_authenticate(alice)
+    too_much = api.post(
+        url, body | {"wallet_amount": 2400}, format="json", HTTP_IDEMPOTENCY_KEY="a"
+    )
+    assert (too_much.status_code, too_much.json()["reason"]) == (409, "wallet_covers_order")
+    assert balance(alice) == 800
+    paid = api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="b")
+    assert paid.status_code == 201
+    assert paid.json()["amount"] == {"amount": 1600, "currency": "USD"}
+    assert paid.json()["wallet_amount"] == {"amount": 800, "currency": "USD"}
+    assert balance(alice) == 0
+    again = api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="b")
+    assert (again.status_code, balance(alice)) == (200, 0)
