@@ -52,8 +52,8 @@ class WalletEntry(AppendOnly):
         ADJUSTMENT = "adjustment", _("Adjustment")
         # The wallet part of a split payment given back when its attempt ended unpaid, and taken
         # again when the provider confirms that attempt late after all.
-        RELEASE = "release", _("Payment released")
-        RETAKE = "retake", _("Payment taken again")
+        RELEASE = "release", _("Returned (payment not completed)")
+        RETAKE = "retake", _("Payment (confirmed later)")
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=20, choices=Kind.choices)

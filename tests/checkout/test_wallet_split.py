@@ -148,3 +148,29 @@ def test_a_garbled_wallet_part_is_explained_not_a_500(client, shop, alice, value
     assert response.status_code == 400
     assert "Tick the wallet box again, or leave it empty, and press Pay." in text(response)
     assert balance(alice) == 800
+
+
+def test_while_the_second_part_waits_the_order_page_says_the_wallet_part_is_set_aside(
+    client, shop, alice
+):
+    fund(alice, 800)
+    client.force_login(alice)
+    fill_cart(client, "mug", "mug")
+    pay(
+        client,
+        checkout_form(client),
+        wallet_amount="800",
+        payment_method="pm_card_authenticationRequired",
+    )
+    order = Order.objects.get()
+    page = text(client.get(reverse("checkout:order_status", args=[order.number])))
+    assert (
+        "$8.00 from your wallet is set aside for this order, and $16.00 is being paid with Card. "
+        "If that does not go through, the $8.00 goes back to your balance."
+    ) in page
+    assert balance(alice) == 0
+    # "Pay another way" cancels the step: the part is back, and the account page says why.
+    client.post(reverse("checkout:order_cancel_payment", args=[order.number]))
+    assert balance(alice) == 800
+    account = text(client.get(reverse("account")))
+    assert "Returned (payment not completed)" in account
