@@ -363,3 +363,31 @@ def test_the_api_pays_with_part_of_the_wallet_for_the_owner_only(shop, alice, ma
     assert balance(alice) == 0
     again = api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="b")
     assert (again.status_code, balance(alice)) == (200, 0)
+
+
+def test_an_attempt_created_but_never_sent_gives_the_part_back_after_the_limit(shop, alice):
+    """The request died between creating and sending: after the confirmation limit the sweep
+    cancels it (nothing reached the provider) and the held part goes back."""
+    from payments.tasks import reconcile_payments
+
+    fund(alice, 800)
+    order = OrderFactory(user=alice, total=2400)
+    attempt, _ = services.attempt_create(
+        order=order, method=shop["methods"]["card"], idempotency_key="k", user=alice,
+        payment_method="pm_card_visa", wallet_amount=800,
+    )  # fmt: skip
+    assert balance(alice) == 0
+    with time_machine.travel(timezone.now() + timedelta(minutes=29), tick=False):
+        assert reconcile_payments()["unsent"] == 0
+    assert balance(alice) == 0
+    with time_machine.travel(timezone.now() + timedelta(minutes=31), tick=False):
+        assert reconcile_payments()["unsent"] == 1
+        assert reconcile_payments()["unsent"] == 0
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.failure_code) == (S.CANCELED, "canceled")
+    assert (balance(alice), entries(alice)) == (800, [("payment", -800), ("release", 800)])
+    assert not SimulatedCharge.objects.exists()
+    # The customer's retry with the same key is told it was canceled, and sends nothing.
+    again = pay(shop, order, alice, 800)
+    assert (again.pk, again.status) == (attempt.pk, S.CANCELED)
+    assert not SimulatedCharge.objects.exists()
