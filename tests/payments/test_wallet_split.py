@@ -391,3 +391,20 @@ def test_an_attempt_created_but_never_sent_gives_the_part_back_after_the_limit(s
     again = pay(shop, order, alice, 800)
     assert (again.pk, again.status) == (attempt.pk, S.CANCELED)
     assert not SimulatedCharge.objects.exists()
+
+
+def test_a_pending_split_that_fails_later_is_emailed_with_the_part_given_back(
+    shop, alice, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    fund(alice, 800)
+    order = OrderFactory(user=alice, total=2400)
+    attempt = pay(shop, order, alice, 800, token="pm_sim_outage")
+    assert attempt.status == S.UNKNOWN
+    declined = ChargeResult(Outcome.FAILED, "ch_1", failure_code="card_declined")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.attempt_apply_result(attempt=attempt, result=declined, actor="reconciliation")
+    assert balance(alice) == 800
+    [email] = [m for m in mail.outbox if order.email in m.to]
+    assert "The $8.00 from your wallet was not spent: it is back in your balance." in email.body
