@@ -115,6 +115,7 @@ def export_for(user: User) -> dict[str, Any]:
                         "id": str(attempt.public_id),
                         "method": attempt.method.code,
                         "amount": attempt.amount,
+                        "wallet_amount": attempt.wallet_amount,
                         "currency": attempt.currency,
                         "status": attempt.status,
                         "failure_code": attempt.failure_code,

@@ -11,6 +11,7 @@ from payments.models import PaymentMethod
 from payments.money import to_minor
 
 CARD_NUMBER_REQUIRED = _("Enter your card number.")
+WALLET_PART_UNREADABLE = _("Tick the wallet box again, or leave it empty, and press Pay.")
 
 
 class PaymentDetailsMixin:
@@ -127,6 +128,17 @@ class CheckoutForm(PaymentDetailsMixin, forms.Form):
             "or a test id such as pm_card_visa."
         ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    # "Use my wallet balance": the checkbox's value is the wallet part the page showed, so what
+    # is held is what the customer saw (the page renders it; absent means no wallet part).
+    wallet_amount = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label=_("Use my wallet balance"),
+        error_messages={
+            "invalid": WALLET_PART_UNREADABLE,
+            "min_value": WALLET_PART_UNREADABLE,
+        },
     )
     checkout_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=255)

@@ -187,10 +187,12 @@ def checkout_pay(
     language: str,
     return_url_for: Any,
     client_ip: str | None = None,
+    wallet_amount: int = 0,
 ) -> CheckoutOutcome:
     """The Pay button: find or create this checkout's order, then pay it once.
 
     `return_url_for(order)` gives the page a customer returns to after a 3D Secure or redirect step.
+    `wallet_amount` is the part the customer chose to pay from their wallet (held first).
     Raises the payments engine's errors unchanged; the view turns them into words.
     """
     if not cart:
@@ -222,6 +224,7 @@ def checkout_pay(
                 client_ip=client_ip,
                 # What this request just priced: another tab cannot change it under the charge.
                 expected_amount=order.total,
+                wallet_amount=wallet_amount,
             )
             break
         except payment_services.PaymentInProgress as exc:

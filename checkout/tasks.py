@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 
 from outbox.services import outbox_handler
 from payments.failures import failure_for
-from payments.models import IN_FLIGHT, PaymentAttempt
+from payments.models import IN_FLIGHT, PAID, PaymentAttempt
 
 from .models import Order, OrderStatus
 
@@ -33,6 +33,8 @@ def send_order_receipt(order_id: int) -> bool:
             context = {
                 "order": order,
                 "lines": list(order.lines.all()),
+                # The attempt that paid, so a split payment shows both its parts.
+                "payment": order.attempts.select_related("method").filter(status__in=PAID).first(),
                 "link": f"{link}?key={order.client_secret}",
             }
             subject = render_to_string("emails/receipt_subject.txt", context).strip()

@@ -28,6 +28,7 @@ from payments.selectors import (
     alternatives_for,
     confirmation_deadline,
     methods_for_amount,
+    wallet_split_offer,
 )
 
 from . import refund_requests, services
@@ -35,7 +36,14 @@ from .errors import page_answer_for
 from .forms import AddToCartForm, CheckoutForm, RefundRequestForm
 from .help import articles_for
 from .models import Order, Product
-from .selectors import CONFIRMING, Confirming, cart_get, confirming_payment, order_visible_to
+from .selectors import (
+    CONFIRMING,
+    Cart,
+    Confirming,
+    cart_get,
+    confirming_payment,
+    order_visible_to,
+)
 
 CHECKOUT_TOKEN_KEY = services.CHECKOUT_TOKEN_KEY
 
@@ -102,6 +110,8 @@ class FailureBox:
     # While the risk rules would refuse any new payment: no way to pay is offered, and this
     # says why and until when, instead of the entry's guidance.
     paused: tuple[str, ...] = ()
+    # The wallet part of the failed payment, given back to the wallet (minor units; 0: none).
+    wallet_returned: int = 0
 
     @property
     def guidance(self) -> tuple:
@@ -138,6 +148,7 @@ def _failure_box(
         support_query=urlencode(query),
         articles=articles_for(query["code"]),
         paused=paused,
+        wallet_returned=attempt.wallet_amount if attempt is not None else 0,
     )
 
 
@@ -162,7 +173,7 @@ def _pause_on_arrival(request: HttpRequest, availability: list) -> FailureBox | 
 def _render_checkout(
     request: HttpRequest,
     form: CheckoutForm,
-    cart_obj: object,
+    cart_obj: Cart,
     availability: list,
     *,
     failure: FailureBox | None = None,
@@ -185,8 +196,16 @@ def _render_checkout(
         # Server-rendered, so it holds without JavaScript: no card number can be typed (and
         # then sent along with another method) while no card payment can be made.
         form.fields["payment_method"].widget.attrs["disabled"] = True
+    # Part of the wallet, the rest with the chosen method: offered to the signed-in owner whose
+    # balance is more than 0 and less than the total. The box's value is the part shown here.
+    split_wallet = wallet_split_offer(
+        user=request.user, amount=cart_obj.total, currency=cart_obj.currency
+    )
     context = {
         "form": form,
+        "split": {"wallet": split_wallet, "rest": cart_obj.total - split_wallet}
+        if split_wallet
+        else None,
         "card_open": card_open,
         "cart": cart_obj,
         "availability": availability,
@@ -339,6 +358,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             language=get_language() or "en",
             return_url_for=lambda order: reverse("checkout:order_status", args=[order.number]),
             client_ip=client_ip(request),
+            wallet_amount=data.get("wallet_amount") or 0,
         )
     except payment_services.PaymentInProgress as exc:
         # Its status page says how the payment that is still being confirmed stands.

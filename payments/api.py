@@ -105,6 +105,8 @@ class AttemptSerializer(serializers.Serializer):
             "order": attempt.order.number,
             "method": attempt.method.code,
             "amount": {"amount": attempt.amount, "currency": attempt.currency},
+            # Paid from the customer's wallet alongside `amount` (0 unless the payment is split).
+            "wallet_amount": {"amount": attempt.wallet_amount, "currency": attempt.currency},
             "status": attempt.status,
             "action_url": attempt.action_url or None,
             "failure": _failure(attempt),
@@ -124,6 +126,9 @@ class AttemptSerializer(serializers.Serializer):
 class PayInput(serializers.Serializer):
     method = serializers.SlugField(max_length=40)
     payment_method = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    # Part of the order paid from the signed-in owner's wallet, the rest with `method` (minor
+    # units; less than the total). Held when the payment starts, given back if it fails.
+    wallet_amount = serializers.IntegerField(required=False, min_value=1, max_value=10**12)
 
     def validate_method(self, code: str) -> PaymentMethod:
         method = PaymentMethod.objects.filter(code=code, enabled=True).first()
@@ -187,6 +192,7 @@ class OrderPayments(APIView):
             payment_method=token,
             user=request.user,
             client_ip=client_ip(request._request),
+            wallet_amount=data.validated_data.get("wallet_amount", 0),
         )
         if created or attempt.status == PaymentAttempt.Status.CREATED:
             # A repeat that finds its attempt unsent sends it (once: attempt_send locks).

@@ -27,6 +27,8 @@ REASON_MESSAGES: dict[str, Promise] = {
     "method_unhealthy": _("Temporarily unavailable: this method is having problems."),
     "sign_in_required": _("Sign in to pay with your wallet."),
     "wallet_owner_only": _("Only the wallet's owner, signed in, can pay with it."),
+    "wallet_covers_order": _("Your wallet covers the whole order: choose Wallet to pay with it."),
+    "wallet_split_invalid": _("Part of this payment cannot come from your wallet."),
     "risk_paused": _("Paused for your security: see the message above."),
 }
 
@@ -87,6 +89,24 @@ def method_availability(
             return Availability(method, False, "wallet_insufficient", balance=balance)
         return Availability(method, True, balance=balance, degraded=degraded)
     return Availability(method, True, degraded=degraded)
+
+
+def wallet_split_offer(*, user: Any, amount: int, currency: str) -> int:
+    """How much of an order of `amount` the signed-in `user` may pay from their wallet, the
+    rest with another method: their whole balance when it is more than 0 and less than the
+    order (a balance that covers it all is the wallet method itself), else 0.
+
+    The wallet method must be able to take that part now (enabled, not in maintenance, within
+    its limits, healthy): switching the wallet off switches this off too.
+    """
+    balance = wallet_balance(user=user, currency=currency)
+    if not 0 < balance < amount:
+        return 0
+    wallet = PaymentMethod.objects.filter(kind=PaymentMethod.Kind.WALLET, enabled=True).first()
+    if wallet is None:
+        return 0
+    availability = method_availability(method=wallet, amount=balance, currency=currency, user=user)
+    return balance if availability.available else 0
 
 
 def confirmation_deadline(attempt: PaymentAttempt) -> datetime:

@@ -26,11 +26,13 @@ def process_webhook_event(event_pk: int) -> str:
 
 @shared_task(acks_late=True)
 def reconcile_payments() -> dict[str, int]:
-    """Every minute (beat): settle waiting attempts and re-queue events whose task was lost."""
+    """Every minute (beat): settle waiting attempts, re-queue events whose task was lost, and
+    cancel attempts that were created but never sent."""
     return {
         "settled": services.reconcile_attempts(),
         "expired": services.expire_waiting_actions(),
         "requeued": services.webhook_requeue_stale(),
+        "unsent": services.attempts_unsent_cancel(),
     }
 
 

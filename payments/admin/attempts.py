@@ -34,6 +34,7 @@ class RefundInline(ReadOnlyInline):
     fields = (
         "created_at",
         "amount",
+        "wallet_amount",
         "destination",
         "status",
         "reason",
@@ -72,7 +73,16 @@ class RefundForm(forms.Form):
 
 @admin.register(PaymentAttempt)
 class PaymentAttemptAdmin(admin.ModelAdmin):
-    list_display = ("public_id", "order", "method", "amount", "currency", "status", "created_at")
+    list_display = (
+        "public_id",
+        "order",
+        "method",
+        "amount",
+        "wallet_amount",
+        "currency",
+        "status",
+        "created_at",
+    )
     list_filter = ("status", "risk_outcome", "risk_rule", "method", "provider")
     search_fields = ("public_id", "order__number", "order__email", "provider_reference")
     readonly_fields = [f.name for f in PaymentAttempt._meta.fields]
@@ -199,7 +209,7 @@ class PaymentAttemptAdmin(admin.ModelAdmin):
         if not request.user.has_perm("payments.add_refund"):
             raise PermissionDenied
         attempt = get_object_or_404(PaymentAttempt.objects.select_related("order"), pk=pk)
-        remaining = attempt.amount - attempt.refunded_amount
+        remaining = attempt.paid_total - attempt.refunded_amount
         initial = {
             "amount": to_major(remaining, attempt.currency),
             "destination": "original",

@@ -72,7 +72,12 @@ class PaymentAttempt(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
+    # What the provider is asked to charge (the amount actually charged is the truth).
     amount = models.PositiveBigIntegerField(_("amount (minor units)"))
+    # The part of the order paid from the owner's wallet alongside the provider's charge: held
+    # (debited) when the attempt is created, given back when the attempt ends unpaid. The two
+    # together are what the order costs (checked under the order lock in attempt_create).
+    wallet_amount = models.PositiveBigIntegerField(_("from the wallet (minor units)"), default=0)
     currency = models.CharField(_("currency"), max_length=3)
     idempotency_key = models.CharField(_("idempotency key"), max_length=255, unique=True)
     # Hash of what was asked for, to tell a replay (same key, same request) from a misuse.
@@ -121,9 +126,9 @@ class PaymentAttempt(models.Model):
                 name="payments_one_paid_attempt_per_order",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_attempt_amount_gt_0"),
-            # Refunds can never add up to more than was paid.
+            # Refunds can never add up to more than was paid (both parts of a split payment).
             models.CheckConstraint(
-                condition=Q(refunded_amount__lte=models.F("amount")),
+                condition=Q(refunded_amount__lte=models.F("amount") + models.F("wallet_amount")),
                 name="payments_attempt_refunds_within_amount",
             ),
         ]
@@ -142,6 +147,15 @@ class PaymentAttempt(models.Model):
     @property
     def provider_key(self) -> str:
         return f"{PROVIDER_KEY_PREFIX}{self.public_id}"
+
+    @property
+    def paid_total(self) -> int:
+        """What this attempt pays for the order: the provider's part plus the wallet's."""
+        return self.amount + self.wallet_amount
+
+    @property
+    def is_split(self) -> bool:
+        return self.wallet_amount > 0
 
     @property
     def is_in_flight(self) -> bool:
@@ -167,6 +181,8 @@ class PaymentEvent(AppendOnly):
         RISK = "risk", _("Risk check")
         # Money was taken that must go back: staff were told and refund it.
         REFUND_NEEDED = "refund_needed", _("Refund needed")
+        # The wallet part of a split payment was given back or taken again.
+        WALLET = "wallet", _("Wallet part")
 
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -45,6 +45,9 @@ class Refund(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refunds")
     amount = models.PositiveBigIntegerField(_("amount (minor units)"))
+    # Of a split payment's refund: the part that gives back what the wallet paid. It goes back
+    # to the wallet whatever the destination; the rest goes to the destination chosen.
+    wallet_amount = models.PositiveBigIntegerField(_("back to the wallet (minor units)"), default=0)
     currency = models.CharField(_("currency"), max_length=3)
     destination = models.CharField(
         _("refund to"), max_length=20, choices=Destination.choices, default=Destination.ORIGINAL
@@ -99,6 +102,10 @@ class Refund(models.Model):
         verbose_name_plural = _("refunds")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_refund_amount_gt_0"),
+            models.CheckConstraint(
+                condition=Q(wallet_amount__lte=models.F("amount")),
+                name="payments_refund_wallet_part_within_amount",
+            ),
             models.UniqueConstraint(
                 fields=["idempotency_key"],
                 condition=~Q(idempotency_key=""),

@@ -11,6 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from .attempts import PaymentAttempt
 from .base import AppendOnly
 
+# Entry kinds that move money at most once per attempt (a database constraint says so).
+ONCE_PER_ATTEMPT = ["payment", "release", "retake", "top_up"]
+
 
 class Wallet(models.Model):
     """A prepaid balance. `balance` is the sum of the wallet's entries, kept in step under the
@@ -51,6 +54,10 @@ class WalletEntry(AppendOnly):
         # part fails (reference names the refund again).
         WITHDRAWAL = "withdrawal", _("Withdrawal")
         WITHDRAWAL_RETURN = "withdrawal_return", _("Withdrawal returned")
+        # The wallet part of a split payment given back when its attempt ended unpaid, and taken
+        # again when the provider confirms that attempt late after all.
+        RELEASE = "release", _("Returned (payment not completed)")
+        RETAKE = "retake", _("Payment (confirmed later)")
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -75,10 +82,11 @@ class WalletEntry(AppendOnly):
         verbose_name_plural = _("wallet entries")
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="payments_wallet_entry_not_zero"),
-            # A payment or a top-up moves money once per attempt, however often it is replayed.
+            # A payment, a top-up, a release or a re-take moves money once per attempt, however
+            # often it is replayed.
             models.UniqueConstraint(
                 fields=["attempt", "kind"],
-                condition=Q(kind__in=["top_up", "payment"]),
+                condition=Q(kind__in=ONCE_PER_ATTEMPT),
                 name="payments_wallet_entry_once_per_attempt",
             ),
             models.UniqueConstraint(

@@ -24,6 +24,7 @@ from .reconcile import (
     attempt_give_up,
     attempt_reconcile,
     attempt_refresh,
+    attempts_unsent_cancel,
     expire_waiting_actions,
     reconcile_attempts,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "attempt_give_up",
     "attempt_pay",
     "attempt_reconcile",
+    "attempts_unsent_cancel",
     "attempt_refresh",
     "attempt_send",
     "attempt_transition",

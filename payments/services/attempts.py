@@ -35,14 +35,19 @@ from .errors import (
     PaymentInProgress,
 )
 from .settle import _late_success, _order_mark_paid, _refund_needed
+from .split import split_check, split_hold
 from .transition import _late_confirmation, attempt_transition
 
 logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status
 
 
-def _fingerprint(*, order: PayableOrder, method: PaymentMethod, payment_method: str) -> str:
+def _fingerprint(
+    *, order: PayableOrder, method: PaymentMethod, payment_method: str, wallet_amount: int = 0
+) -> str:
     raw = f"{order.pk}|{method.code}|{payment_method}|{order.total}|{order.currency}"
+    if wallet_amount:
+        raw += f"|wallet:{wallet_amount}"  # unsplit requests keep their old fingerprints
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -57,15 +62,22 @@ def attempt_create(
     return_url: str = "",
     client_ip: str | None = None,
     expected_amount: int | None = None,
+    wallet_amount: int = 0,
 ) -> tuple[PaymentAttempt, bool]:
     """Create the attempt, or return the one this idempotency key already made.
 
     Returns (attempt, created). The order row is locked first, so two requests for one order
     queue here; the partial unique constraints catch anything that slips past. With
     `expected_amount` (what the customer was shown) a total changed meanwhile charges nothing.
+
+    With `wallet_amount` (the part the customer chose to pay from their wallet, as shown) that
+    much is held from the owner's wallet here, in this transaction, after the order's row lock
+    and under the wallet's; the provider is asked for the rest (services/split.py).
     """
     order = order_book().lock(order.pk)
-    fingerprint = _fingerprint(order=order, method=method, payment_method=payment_method)
+    fingerprint = _fingerprint(
+        order=order, method=method, payment_method=payment_method, wallet_amount=wallet_amount
+    )
     existing = PaymentAttempt.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         # A key names one order's attempt: sent for another order it is a client bug, and
@@ -94,6 +106,9 @@ def attempt_create(
     in_flight = PaymentAttempt.objects.filter(order_id=order.pk, status__in=IN_FLIGHT).first()
     if in_flight is not None:
         raise PaymentInProgress(in_flight)
+    # After the in-flight check: a second tab is told which payment is under way, not that
+    # the wallet (held by that payment) is now short.
+    split_check(order=order, method=method, user=user, wallet_amount=wallet_amount)
     try:
         with transaction.atomic():
             attempt = PaymentAttempt.objects.create(
@@ -101,7 +116,8 @@ def attempt_create(
                 order=order,  # type: ignore[misc]
                 method=method,
                 user=user if getattr(user, "is_authenticated", False) else None,
-                amount=order.total,
+                amount=order.total - wallet_amount,
+                wallet_amount=wallet_amount,
                 currency=order.currency,
                 idempotency_key=idempotency_key,
                 request_fingerprint=fingerprint,
@@ -113,6 +129,7 @@ def attempt_create(
     except IntegrityError:
         # Another order raced us to the same key; it is theirs, not a replay of ours.
         raise IdempotencyConflict("This idempotency key is already in use.") from None
+    split_hold(attempt=attempt, order=order, actor=customer_actor(user))
     if MethodHealth.objects.filter(method=method, state=MethodHealth.State.OPEN).exists():
         from .health import health_claim_probe
 
@@ -123,7 +140,12 @@ def attempt_create(
         kind=PaymentEvent.Kind.CREATED,
         to_status=S.CREATED,
         actor=customer_actor(user),
-        payload={"method": method.code, "amount": order.total, "currency": order.currency},
+        payload={
+            "method": method.code,
+            "amount": attempt.amount,
+            "wallet_amount": attempt.wallet_amount,
+            "currency": order.currency,
+        },
     )
     return attempt, True
 
@@ -149,6 +171,7 @@ def attempt_pay(
     return_url: str = "",
     client_ip: str | None = None,
     expected_amount: int | None = None,
+    wallet_amount: int = 0,
 ) -> PaymentAttempt:
     """Pay an order: create the attempt and send it, or return what this key already did.
 
@@ -166,6 +189,7 @@ def attempt_pay(
         return_url=return_url,
         client_ip=client_ip,
         expected_amount=expected_amount,
+        wallet_amount=wallet_amount,
     )
     if not created and attempt.status != S.CREATED:
         return attempt

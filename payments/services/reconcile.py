@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from outbox.services import outbox_enqueue
 
+from ..failures import failure_for
 from ..gateways import (
     ChargeResult,
     InvalidPaymentDetails,
@@ -115,6 +116,32 @@ def expire_waiting_actions() -> int:
             logger.warning("expire %s: could not cancel yet", attempt.public_id, exc_info=True)
             continue
         count += attempt.status != S.REQUIRES_ACTION
+    return count
+
+
+def attempts_unsent_cancel() -> int:
+    """Cancel attempts created but never sent (the request died between the two), once they are
+    older than the confirmation limit: they block the order and may hold a wallet part, which
+    goes back with the cancel (attempt_transition). Never sent means never charged: `sent` is
+    committed before the provider is called. Returns how many were canceled."""
+    cutoff = timezone.now() - timedelta(minutes=settings.PAYMENTS_CONFIRMATION_LIMIT_MINUTES)
+    stale = PaymentAttempt.objects.filter(status=S.CREATED, created_at__lt=cutoff)
+    count = 0
+    for pk in stale.order_by("created_at").values_list("pk", flat=True)[:200]:
+        with transaction.atomic():
+            attempt = PaymentAttempt.objects.select_for_update().get(pk=pk)
+            if attempt.status != S.CREATED:
+                continue  # sent meanwhile: reconciliation follows it from there
+            attempt.failure_code = "canceled"
+            attempt.failure_category = failure_for("canceled").category.value
+            attempt_transition(
+                attempt=attempt,
+                to=S.CANCELED,
+                actor="reconciliation",
+                message="created but never sent to the provider",
+                extra_fields=("failure_code", "failure_category"),
+            )
+            count += 1
     return count
 
 

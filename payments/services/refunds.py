@@ -7,6 +7,15 @@ derived from the refund, so a retry is a replay. Staff's own request carries an 
 too, so a retried POST finds the refund it already made. A failed refund gives its reservation
 back (and, for a wallet top-up, the wallet credit it took) in the transaction that records it.
 A refund the provider does not answer is sent again by a sweep, and given up loudly after a limit.
+
+A payment split between the wallet and a provider is refunded provider part first: a refund
+takes from what the provider charged until that is all given back, and only then from what the
+wallet paid (`Refund.wallet_amount`). With the original destination each part goes back where it
+came from: the provider's part to the method, the wallet's to the wallet, credited in the
+transaction that records the refund's success (so a failed refund moves no wallet money). With
+the wallet destination all of it goes to the wallet. E.g. 1600 charged + 800 from the wallet:
+a refund of 1000 sends 1000 to the card; a second of 1000 sends 600 to the card, 400 to the
+wallet; a third of 400 sends 400 to the wallet.
 """
 
 from __future__ import annotations
@@ -184,7 +193,7 @@ def refund_request(
                     "This idempotency key was already used for a different refund request."
                 )
             return existing, False
-    remaining = attempt.amount - attempt.refunded_amount
+    remaining = attempt.amount + attempt.wallet_amount - attempt.refunded_amount
     if attempt.status not in PAID:
         raise RefundNotAllowed(_("Only a paid payment can be refunded."))
     if not 0 < amount <= remaining:
@@ -203,6 +212,7 @@ def refund_request(
             refund = Refund.objects.create(
                 attempt=attempt,
                 amount=amount,
+                wallet_amount=_wallet_part(attempt=attempt, amount=amount),
                 currency=attempt.currency,
                 destination=destination,
                 reason=reason,
@@ -228,6 +238,38 @@ def refund_request(
         payload={"refund": str(refund.public_id), "amount": amount, "to": destination},
     )
     return refund, True
+
+
+def _wallet_part(*, attempt: PaymentAttempt, amount: int) -> int:
+    """How much of a new refund of a locked attempt gives back what the wallet paid: the
+    provider's part goes first, so only what exceeds the provider's part still to give back."""
+    if not attempt.wallet_amount:
+        return 0
+    reserved = attempt.refunds.filter(status__in=[R.PENDING, R.SUCCEEDED]).values_list(
+        "amount", "wallet_amount"
+    )
+    provider_left = max(attempt.amount - sum(a - w for a, w in reserved), 0)
+    return max(amount - provider_left, 0)
+
+
+def _wallet_part_back(*, refund: Refund, actor: str) -> None:
+    """A succeeded refund to the original method returns its wallet part to the wallet, once."""
+    if not refund.wallet_amount or refund.destination != Refund.Destination.ORIGINAL:
+        return
+    attempt = refund.attempt
+    entry = wallet_move(
+        user=attempt.order.user,
+        currency=refund.currency,
+        amount=refund.wallet_amount,
+        kind=WalletEntry.Kind.REFUND,
+        reference=f"{refund.provider_key}-wallet",
+        note=refund.reason,
+        actor=actor,
+    )
+    if not refund.provider_reference:
+        # All of it was the wallet's part: the wallet entry is what names it.
+        refund.provider_reference = f"wallet-{entry.pk}"
+        refund.save(update_fields=["provider_reference"])
 
 
 def refund_create(
@@ -307,9 +349,14 @@ def refund_send(*, refund: Refund) -> Refund:
                 actor=refund.created_by,
             )
             result = RefundResult(True, f"wallet-{entry.pk}")
+        elif refund.amount == refund.wallet_amount:
+            # Only the wallet part of a split payment: nothing to ask the provider.
+            result = RefundResult(True, "")
         else:
             result = get_gateway(attempt.provider).refund(
-                reference=attempt.provider_reference, amount=refund.amount, idempotency_key=key
+                reference=attempt.provider_reference,
+                amount=refund.amount - refund.wallet_amount,
+                idempotency_key=key,
             )
     except GatewayError as exc:
         logger.info("refund %s: no answer from the provider (%s)", refund.public_id, exc)
@@ -354,7 +401,7 @@ def refund_settle(*, refund: Refund, result: RefundResult, actor: str = "provide
         _release(attempt=attempt, refund=refund, actor=actor)
         return refund
     if late:
-        over = attempt.refunded_amount + refund.amount > attempt.amount
+        over = attempt.refunded_amount + refund.amount > attempt.amount + attempt.wallet_amount
         if over and not part_reroutes(refund):
             # Something else used the amount meanwhile: never record more than was paid.
             _alert_staff_later(refund, "late_success_over_amount")
@@ -381,6 +428,7 @@ def refund_settle(*, refund: Refund, result: RefundResult, actor: str = "provide
         message=f"refund of {refund.amount} succeeded" + (" after we gave up" if late else ""),
         extra_fields=("provider_reference",),
     )
+    _wallet_part_back(refund=refund, actor=actor)
     _attempt_follows(attempt=attempt, refund=refund, actor=actor)
     return refund
 
@@ -401,7 +449,7 @@ def _attempt_follows(*, attempt: PaymentAttempt, refund: Refund, actor: str) -> 
     if not attempt.order.is_wallet_top_up:
         went = went.filter(withdrawal__isnull=True)  # re-routed wallet refunds count once
     done = sum(went.values_list("amount", flat=True))
-    target = S.REFUNDED if done >= attempt.amount else S.PARTIALLY_REFUNDED
+    target = S.REFUNDED if done >= attempt.amount + attempt.wallet_amount else S.PARTIALLY_REFUNDED
     if attempt.status == S.REFUNDED:
         return  # already all the way (a late refund cannot add to it)
     attempt_transition(
@@ -567,10 +615,10 @@ def refund_record_external(
         why = "it has no amount"
     elif attempt.status not in PAID:
         why = f"the payment is {attempt.status}"
-    elif attempt.refunded_amount + amount > attempt.amount:
+    elif attempt.refunded_amount + amount > attempt.amount + attempt.wallet_amount:
         why = (
             f"with the {attempt.refunded_amount} already refunded it would exceed "
-            f"the {attempt.amount} paid"
+            f"the {attempt.amount + attempt.wallet_amount} paid"
         )
     if why:
         _alert_unrecorded(attempt, reference, amount, currency, why)

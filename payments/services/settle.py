@@ -9,6 +9,7 @@ from outbox.services import outbox_enqueue
 from ..gateways import ChargeResult
 from ..models import PaymentAttempt, PaymentEvent
 from ..orders import OrderState, order_book
+from .split import split_retake
 from .transition import attempt_transition
 
 S = PaymentAttempt.Status
@@ -58,6 +59,18 @@ def _late_success(*, attempt: PaymentAttempt, result: ChargeResult, actor: str) 
             ),
         )
         return attempt
+    if not split_retake(attempt=attempt, actor=actor):
+        # The wallet part went back when the attempt ended and has been spent since: the
+        # order cannot be paid in full by this charge, so it stays unpaid and the charge goes back.
+        _refund_needed(
+            attempt=attempt,
+            actor=actor,
+            reason=(
+                f"charged after this attempt was {was}, but the wallet no longer holds the "
+                f"{attempt.wallet_amount} {attempt.currency} it was to pay with it"
+            ),
+        )
+        return attempt
     attempt_transition(
         attempt=attempt,
         to=S.SUCCEEDED,
@@ -85,19 +98,22 @@ def _late_success(*, attempt: PaymentAttempt, result: ChargeResult, actor: str) 
 def _order_mark_paid(*, attempt: PaymentAttempt, actor: str) -> bool:
     """Mark the order paid by this succeeded attempt, and credit a top-up with what was charged.
 
-    The order is paid only by a charge of its own total and currency. Since a total is frozen
+    The order is paid only by a charge of its own total and currency (with a split payment, the
+    provider's charge plus the wallet part). Since a total is frozen
     once an order has an attempt this cannot differ; should it ever, the order is closed and the
     charge flagged for refund rather than goods given for the wrong amount. Returns whether the
     order was marked paid.
     """
     order = order_book().lock(attempt.order_id)
-    if (attempt.amount, attempt.currency.upper()) != (order.total, order.currency.upper()):
+    paid = (attempt.amount + attempt.wallet_amount, attempt.currency.upper())
+    if paid != (order.total, order.currency.upper()):
         order_book().move(order, OrderState.CANCELED)
         _refund_needed(
             attempt=attempt,
             actor=actor,
             reason=(
-                f"charged {attempt.amount} {attempt.currency}, but order {order.number} is "
+                f"charged {attempt.amount} {attempt.currency} (and {attempt.wallet_amount} from "
+                f"the wallet), but order {order.number} is "
                 f"{order.total} {order.currency}: the order was closed unpaid"
             ),
         )

@@ -21,6 +21,7 @@ from ..models import (
 )
 from ..orders import order_book
 from .errors import InvalidTransition
+from .split import split_release
 
 # The attempts' log keeps the name it had before this module was split off: log searches use it.
 logger = logging.getLogger("payments.services.attempts")
@@ -60,6 +61,8 @@ def attempt_transition(
         payload=payload or {},
     )
     logger.info("attempt %s: %s -> %s (%s)", attempt.public_id, from_status, to, actor)
+    # Every way an attempt ends unpaid passes here: a held wallet part goes back with it.
+    split_release(attempt=attempt, from_status=from_status, actor=actor)
     _count_move(attempt=attempt, from_status=from_status)
     # Read the number alone: caching attempt.order here would hand callers a stale order.
     number = order_book().number(attempt.order_id)

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from ..models import PaymentAttempt, Wallet, WalletEntry
+from ..models.wallet import ONCE_PER_ATTEMPT
 from .errors import PaymentError
 
 
@@ -42,14 +43,14 @@ def wallet_move(
 ) -> WalletEntry:
     """Credit (amount > 0) or debit (amount < 0) a wallet. Returns the entry.
 
-    Repeating a payment/top-up for the same attempt, or any move with the same reference,
-    returns the first entry and moves nothing.
+    Repeating a payment, top-up, release or re-take for the same attempt, or any move with the
+    same reference, returns the first entry and moves nothing.
     """
     if amount == 0:
         raise ValueError("a wallet entry moves money")
     wallet = _wallet_locked(user=user, currency=currency)
     existing = None
-    if attempt is not None and kind in {WalletEntry.Kind.PAYMENT, WalletEntry.Kind.TOP_UP}:
+    if attempt is not None and kind in ONCE_PER_ATTEMPT:
         existing = wallet.entries.filter(attempt=attempt, kind=kind).first()
     elif reference:
         existing = wallet.entries.filter(reference=reference).first()
