@@ -14,7 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config import metrics
 
-from . import services
+from . import selectors, services
+from .gateways.simulator import SIMULATOR_PROVIDERS
 from .models import PaymentAttempt
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 def simulator_action(request: HttpRequest, reference: str) -> HttpResponse:
     attempt = get_object_or_404(
         PaymentAttempt.objects.select_related("method", "order"),
-        provider="simulator",
+        provider__in=SIMULATOR_PROVIDERS,
         provider_reference=reference,
     )
     if request.method == "POST":
@@ -36,16 +37,17 @@ def simulator_action(request: HttpRequest, reference: str) -> HttpResponse:
         if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
             return redirect(target)
         return redirect("checkout:product_list")
-    return render(request, "payments/simulator_action.html", {"attempt": attempt})
+    context = {"attempt": attempt, "other_channel": selectors.goes_through_other_channel(attempt)}
+    return render(request, "payments/simulator_action.html", context)
 
 
 @csrf_exempt  # Providers cannot send our CSRF token; the signature is the proof instead.
 @require_POST
 def webhook(request: HttpRequest, provider: str) -> HttpResponse:
     """Verify, store once, answer at once; a Celery task does the work."""
-    if provider not in {"stripe", "simulator"}:
+    if provider not in {"stripe", *SIMULATOR_PROVIDERS}:
         raise Http404
-    if provider == "simulator" and (settings.STRIPE_SECRET_KEY or not settings.DEBUG):
+    if provider in SIMULATOR_PROVIDERS and (settings.STRIPE_SECRET_KEY or not settings.DEBUG):
         # The simulator hands its events to webhook_ingest in-process; this door exists only
         # for trying events by hand in a demo, never beside real money or in production.
         raise Http404

@@ -8,10 +8,12 @@ from .attempts import (
     LATE_CONFIRMATION,
     PAID,
     PROVIDER_KEY_PREFIX,
+    ROUTE_KEY_SEPARATOR,
     AttemptStatus,
     PaymentAttempt,
     PaymentEvent,
     S,
+    public_id_from_provider_key,
 )
 from .base import AppendOnly
 from .health import HEALTH_ALLOWED, HS, MethodHealth, MethodHealthEvent
@@ -25,6 +27,7 @@ from .refunds import (
     Refund,
     RefundStatus,
 )
+from .routes import PaymentRoute, RouteHealth
 from .wallet import Wallet, WalletEntry
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "REFUND_KEY_PREFIX",
     "REFUND_LATE_SUCCESS",
     "REFUND_NO_ANSWER",
+    "ROUTE_KEY_SEPARATOR",
     "S",
     "AppendOnly",
     "AttemptStatus",
@@ -48,11 +52,14 @@ __all__ = [
     "PaymentAttempt",
     "PaymentEvent",
     "PaymentMethod",
+    "PaymentRoute",
     "Refund",
     "RefundStatus",
+    "RouteHealth",
     "SimulatedCharge",
     "SimulatedRefund",
     "WebhookEvent",
     "Wallet",
     "WalletEntry",
+    "public_id_from_provider_key",
 ]
