@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.db import connections
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
@@ -24,7 +26,15 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from payments.models import MethodHealth, PaymentMethod, WebhookEvent
+from payments.models import (
+    PAID,
+    MethodHealth,
+    PaymentAttempt,
+    PaymentEvent,
+    PaymentMethod,
+    PaymentRoute,
+    WebhookEvent,
+)
 
 from . import metrics as app_metrics
 
@@ -243,6 +253,39 @@ class _CurrentState(Collector):
             for candidate in MethodHealth.State.values:
                 health.add_metric([code, candidate], 1 if candidate == current else 0)
         yield health
+        routes = GaugeMetricFamily(
+            "checkout_payment_route_health",
+            "1 for the state each route's circuit is in (issue 15).",
+            labels=["method", "route", "state"],
+        )
+        for code, provider, state in PaymentRoute.objects.order_by(
+            "method__code", "priority", "pk"
+        ).values_list("method__code", "provider", "health__state"):
+            current = state or MethodHealth.State.HEALTHY
+            for candidate in MethodHealth.State.values:
+                routes.add_metric([code, provider, candidate], 1 if candidate == current else 0)
+        yield routes
+        saves = GaugeMetricFamily(
+            "checkout_payment_failover_saves_24h",
+            "Payments paid in the last 24 hours on a route taken after an earlier route was "
+            "skipped (circuit open) or certainly did not charge.",
+            labels=["method", "route"],
+        )
+        saved = (
+            PaymentAttempt.objects.filter(
+                created_at__gte=timezone.now() - timedelta(days=1),
+                status__in=sorted(PAID),
+                route__isnull=False,
+                events__kind=PaymentEvent.Kind.ROUTE,
+                events__payload__outcome__in=["skipped", "not_charged"],
+            )
+            .order_by()
+            .values_list("method__code", "provider")
+            .annotate(n=Count("pk", distinct=True))
+        )
+        for code, provider, n in saved:
+            saves.add_metric([code, provider], n)
+        yield saves
         queued = _queue_length()
         if queued is not None:
             queue = GaugeMetricFamily(

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config import metrics
 
-from . import selectors, services
+from . import services
 from .gateways.simulator import SIMULATOR_PROVIDERS
 from .models import PaymentAttempt
 
@@ -37,8 +37,7 @@ def simulator_action(request: HttpRequest, reference: str) -> HttpResponse:
         if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
             return redirect(target)
         return redirect("checkout:product_list")
-    context = {"attempt": attempt, "other_channel": selectors.goes_through_other_channel(attempt)}
-    return render(request, "payments/simulator_action.html", context)
+    return render(request, "payments/simulator_action.html", {"attempt": attempt})
 
 
 @csrf_exempt  # Providers cannot send our CSRF token; the signature is the proof instead.

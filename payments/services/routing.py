@@ -86,19 +86,6 @@ def _cooled_down(health: RouteHealth, now: Any) -> bool:
     return bool(now >= health.changed_at + cooldown)
 
 
-def route_usable(route: PaymentRoute, *, now: Any = None) -> bool:
-    """Whether the route may be tried now: not open, or open and ready for its probe.
-    A read only; the probe itself is claimed by `route_admit`."""
-    if route.pk is None:
-        return True
-    health = RouteHealth.objects.filter(route=route).first()
-    if health is None or health.state != H.OPEN:
-        return True
-    now = now or timezone.now()
-    probe_out = health.probe_until is not None and health.probe_until > now
-    return _cooled_down(health, now) and not probe_out
-
-
 @transaction.atomic
 def route_admit(*, route: PaymentRoute, attempt: PaymentAttempt) -> bool:
     """Whether this attempt may call the route now. An open circuit admits exactly one attempt

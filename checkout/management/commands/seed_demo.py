@@ -16,7 +16,7 @@ from django.db.models import Q
 
 from checkout.models import Product
 from checkout.signals import demo_seeding
-from payments.models import PaymentMethod
+from payments.models import PaymentMethod, PaymentRoute
 from payments.money import to_minor
 
 DEMO_PASSWORD = "demo-pass-1234"
@@ -61,6 +61,22 @@ PEOPLE = [
 ]
 
 
+def _seed_routes(method: PaymentMethod) -> int:
+    """The method's own provider as its first route; with the simulator, a second simulator
+    route too, so the demo shows failover without credentials (set "simulate refused
+    connections" on the first route in admin). Returns how many routes were new."""
+    providers = [method.provider]
+    if method.provider == PaymentMethod.Provider.SIMULATOR:
+        providers.append(PaymentMethod.Provider.SIMULATOR_B)
+    created = 0
+    for priority, provider in enumerate(providers, start=1):
+        _route, new = PaymentRoute.objects.get_or_create(
+            method=method, provider=provider, defaults={"priority": priority * 10}
+        )
+        created += new
+    return created
+
+
 def _price(usd: str, currency: str) -> int:
     rate = _RATES.get(currency, Decimal(1))
     major = Decimal(usd) * rate
@@ -94,7 +110,7 @@ class Command(BaseCommand):
             created += new
         provider = settings.PAYMENTS_GATEWAY
         for code, kind, label_en, label_zh, order in METHODS:
-            _method, new = PaymentMethod.objects.get_or_create(
+            method, new = PaymentMethod.objects.get_or_create(
                 code=code,
                 defaults={
                     "kind": kind,
@@ -106,6 +122,7 @@ class Command(BaseCommand):
                 },
             )
             created += new
+            created += _seed_routes(method)
         support, _new = Group.objects.get_or_create(name="Support agents")
         support.permissions.set(
             Permission.objects.filter(
