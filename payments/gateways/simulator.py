@@ -259,7 +259,9 @@ class SimulatorGateway:
         status = scenario.outcome.value
         try:
             with transaction.atomic():
-                charge, _created = self._charges().get_or_create(
+                # get_or_create creates from its own arguments only, not from the filter.
+                charge, _created = SimulatedCharge.objects.get_or_create(
+                    provider=self.name,
                     idempotency_key=request.idempotency_key,
                     defaults={
                         "reference": reference,
