@@ -151,9 +151,9 @@ def route_stats(*, since: datetime) -> list[RouteStat]:
     )
     for route in routes:
         try:
-            state = route.health.get_state_display()
+            state = str(route.health.get_state_display())
         except RouteHealth.DoesNotExist:
-            state = RouteHealth.State.HEALTHY.label
+            state = str(RouteHealth.State.HEALTHY.label)
         carried = PaymentAttempt.objects.filter(route=route, created_at__gte=since)
         settled = carried.exclude(status__in=sorted(IN_FLIGHT))
         tries = PaymentEvent.objects.filter(

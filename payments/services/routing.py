@@ -146,12 +146,12 @@ def route_health_record(*, route: PaymentRoute, attempt: PaymentAttempt, technic
         health = RouteHealth.objects.select_for_update().get(route=route)
         if health.state == H.OPEN:
             if health.probe_attempt_id == attempt.pk:
-                target = H.OPEN if technical else H.HEALTHY
-                _route_transition(health, to=target, reason="probe")
+                _route_transition(health, to=H.OPEN if technical else H.HEALTHY, reason="probe")
             return
         window = timezone.now() - timedelta(seconds=settings.PAYMENTS_HEALTH_WINDOW_SECONDS)
         since = max(window, health.window_started_at) if health.window_started_at else window
         bad, total = route_window_counts(route, since)
+        target: str
         if total < settings.PAYMENTS_HEALTH_MIN_VOLUME:
             target = H.HEALTHY if health.state == H.DEGRADED and bad == 0 else health.state
         elif bad * 100 >= settings.PAYMENTS_HEALTH_OPEN_PERCENT * total:

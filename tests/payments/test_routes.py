@@ -295,10 +295,10 @@ def test_webhooks_from_both_simulator_routes_are_stored_and_deduplicated_per_pro
     assert attempt.status == "succeeded"
     charge = SimulatedCharge.objects.get()
     body = event_for(charge)
-    assert list(WebhookEvent.objects.values_list("provider", "deliveries")) == [
-        ("simulator_b", 1)
-    ]
-    _event, created = services.webhook_ingest(provider="simulator_b", body=body, signature=sign(body))
+    assert list(WebhookEvent.objects.values_list("provider", "deliveries")) == [("simulator_b", 1)]
+    _event, created = services.webhook_ingest(
+        provider="simulator_b", body=body, signature=sign(body)
+    )
     assert created is False
     # The same event id from the other route is another provider's event: stored on its own,
     # and it never moves an attempt that route did not carry.
