@@ -76,10 +76,10 @@ ROUTE_SECONDS = Histogram(
     ["method", "route"],
     buckets=(0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
 )
-FAILOVERS = Counter(
-    "checkout_payment_failovers",
-    "Attempts a later route took after an earlier one certainly did not charge or was "
-    "skipped, by the route that took them.",
+FAILOVER_SAVES = Counter(
+    "checkout_payment_failover_saves",
+    "Payments paid on a later route after an earlier one was skipped (circuit open) or "
+    "certainly did not charge, by the route that took them. Last day: increase(...[24h]).",
     ["method", "route"],
 )
 OUTBOX_DELIVERIES = Counter(
@@ -130,9 +130,9 @@ def record_route_try(*, method: str, route: str, outcome: str, seconds: float | 
     _after_commit(count)
 
 
-def record_failover(*, method: str, route: str) -> None:
-    """A later route took an attempt the earlier ones could not; counted when it commits."""
-    _after_commit(lambda: FAILOVERS.labels(method=method, route=route).inc())
+def record_failover_saved(*, method: str, route: str) -> None:
+    """A payment failover saved was paid (on `route`); counted when the transaction commits."""
+    _after_commit(lambda: FAILOVER_SAVES.labels(method=method, route=route).inc())
 
 
 def record_outbox(outcome: str) -> None:

@@ -8,7 +8,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.db import connections
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
@@ -26,15 +24,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from payments.models import (
-    PAID,
-    MethodHealth,
-    PaymentAttempt,
-    PaymentEvent,
-    PaymentMethod,
-    PaymentRoute,
-    WebhookEvent,
-)
+from payments.models import MethodHealth, PaymentMethod, PaymentRoute, WebhookEvent
 
 from . import metrics as app_metrics
 
@@ -235,7 +225,8 @@ def _queue_length() -> int | None:
 
 class _CurrentState(Collector):
     """Gauges read at scrape time from small tables and the broker, never from attempts:
-    each method's health, the task queue's length and the webhook backlog's age."""
+    each method's health, each route's circuit, the task queue's length and the webhook
+    backlog's age."""
 
     def collect(self) -> Iterator[Metric]:
         from django.utils import timezone
@@ -265,27 +256,6 @@ class _CurrentState(Collector):
             for candidate in MethodHealth.State.values:
                 routes.add_metric([code, provider, candidate], 1 if candidate == current else 0)
         yield routes
-        saves = GaugeMetricFamily(
-            "checkout_payment_failover_saves_24h",
-            "Payments paid in the last 24 hours on a route taken after an earlier route was "
-            "skipped (circuit open) or certainly did not charge.",
-            labels=["method", "route"],
-        )
-        saved = (
-            PaymentAttempt.objects.filter(
-                created_at__gte=timezone.now() - timedelta(days=1),
-                status__in=sorted(PAID),
-                route__isnull=False,
-                events__kind=PaymentEvent.Kind.ROUTE,
-                events__payload__outcome__in=["skipped", "not_charged"],
-            )
-            .order_by()
-            .values_list("method__code", "provider")
-            .annotate(n=Count("pk", distinct=True))
-        )
-        for code, provider, n in saved:
-            saves.add_metric([code, provider], n)
-        yield saves
         queued = _queue_length()
         if queued is not None:
             queue = GaugeMetricFamily(

@@ -86,7 +86,6 @@ def _cooled_down(health: RouteHealth, now: Any) -> bool:
     return bool(now >= health.changed_at + cooldown)
 
 
-@transaction.atomic
 def route_admit(*, route: PaymentRoute, attempt: PaymentAttempt) -> bool:
     """Whether this attempt may call the route now. An open circuit admits exactly one attempt
     after its cool-down, as its probe (under the health row lock); the probe holds the circuit
@@ -96,6 +95,11 @@ def route_admit(*, route: PaymentRoute, attempt: PaymentAttempt) -> bool:
         return True
     if not RouteHealth.objects.filter(route=route, state=H.OPEN).exists():
         return True
+    return _route_claim_probe(route=route, attempt=attempt)
+
+
+@transaction.atomic
+def _route_claim_probe(*, route: PaymentRoute, attempt: PaymentAttempt) -> bool:
     health = RouteHealth.objects.select_for_update().get(route=route)
     if health.state != H.OPEN:
         return True
@@ -200,17 +204,24 @@ def _route_event(
     )
 
 
-@transaction.atomic
 def _route_take(*, attempt: PaymentAttempt, route: PaymentRoute, number: int) -> PaymentAttempt:
-    """Point the attempt at the route it is about to be sent on, under its row lock, before the
-    call: from here on a webhook, a redirect's return or reconciliation finds this route."""
-    locked = PaymentAttempt.objects.select_for_update().select_related("method").get(pk=attempt.pk)
-    if locked.status != S.SENT:
-        return locked
-    locked.provider, locked.route_try = route.provider, number
-    locked.route = route if route.pk is not None else None
-    locked.save(update_fields=["provider", "route", "route_try", "updated_at"])
-    return locked
+    """Point the attempt at the route it is about to be sent on, before the call: from here on a
+    webhook, a redirect's return or reconciliation finds this route. One conditional UPDATE
+    (only while the attempt is `sent`), none when it already points there."""
+    route_id = route.pk  # None for a method without route rows: its own provider carries it
+    if (attempt.provider, attempt.route_id, attempt.route_try) == (
+        route.provider,
+        route_id,
+        number,
+    ):
+        return attempt
+    moved = PaymentAttempt.objects.filter(pk=attempt.pk, status=S.SENT).update(
+        provider=route.provider, route_id=route_id, route_try=number, updated_at=timezone.now()
+    )
+    if not moved:
+        return PaymentAttempt.objects.select_related("method").get(pk=attempt.pk)
+    attempt.provider, attempt.route_id, attempt.route_try = route.provider, route_id, number
+    return attempt
 
 
 def _charge(route: PaymentRoute, request: ChargeRequest) -> ChargeResult:
@@ -236,19 +247,19 @@ def attempt_route_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
 
     routes = routes_for(method=attempt.method, amount=attempt.amount, currency=attempt.currency)
     passed: list[str] = []  # routes that could not take it, in words for the timeline
-    number = 0
-    for route in routes:
+    # `number` is the route's place in the walk: 1 is the method's first route, more means the
+    # attempt was passed on (failover), and it names the route's key (provider_key).
+    for number, route in enumerate(routes, start=1):
         if not route_admit(route=route, attempt=attempt):
             _route_event(
                 attempt=attempt,
                 route=route,
                 outcome=SKIPPED,
-                number=number + 1,
+                number=number,
                 message=f"{route.name}: circuit open, skipped",
             )
             passed.append(f"{route.name} unavailable")
             continue
-        number += 1
         attempt = _route_take(attempt=attempt, route=route, number=number)
         if attempt.status != S.SENT:
             return attempt
@@ -293,8 +304,6 @@ def attempt_route_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
                 message=f"{sent_to}: no answer, confirming there",
             )
             route_health_record(route=route, attempt=attempt, technical=True)
-            if passed:
-                metrics.record_failover(method=attempt.method.code, route=route.provider)
             attempt = _attempt_mark_unknown(attempt=attempt, error=exc, provider=route.provider)
             health_record(attempt=attempt, technical=True)
             return attempt
@@ -308,8 +317,6 @@ def attempt_route_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
             message=sent_to,
         )
         route_health_record(route=route, attempt=attempt, technical=technical)
-        if passed:
-            metrics.record_failover(method=attempt.method.code, route=route.provider)
         attempt = attempt_apply_result(
             attempt=attempt, result=result, actor=f"provider:{route.provider}"
         )

@@ -166,7 +166,8 @@ def test_an_open_circuit_is_skipped_in_words():
         "Simulator unavailable → sent to Simulator B",
     ]
     assert attempt.status == "succeeded"
-    assert attempt.provider_key == f"attempt-{attempt.public_id}"  # the first route called
+    # The second route's key, though the first was never called: the key names the route.
+    assert attempt.provider_key == f"attempt-{attempt.public_id}:r2"
 
 
 def test_all_routes_refusing_fails_with_a_code_the_catalog_explains():

@@ -75,22 +75,36 @@ def test_dashboard_shows_each_route(client, carol, routed):
     assert '<td class="route-latency">750 ms</td>' in html
 
 
-def test_metrics_show_route_state_tries_and_saves(client, carol, routed, settings):
+def test_metrics_show_route_state_tries_and_saves(
+    client, carol, django_capture_on_commit_callbacks
+):
+    card = PaymentMethodFactory(code="card")
+    first = PaymentRoute.objects.create(
+        method=card, provider="simulator", priority=10, simulate_refused=True
+    )
+    PaymentRoute.objects.create(method=card, provider="simulator_b", priority=20)
     client.force_login(carol)
+    before = client.get("/metrics").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        for i, token in enumerate(["pm_card_visa", "pm_card_visa", "pm_card_visa_chargeDeclined"]):
+            services.attempt_pay(
+                order=OrderFactory(), method=card, idempotency_key=f"m{i}", payment_method=token
+            )
+    RouteHealth.objects.update_or_create(route=first, defaults={"state": "degraded"})
     body = client.get("/metrics").content.decode()
-    labels = {"method": "card", "route": "simulator"}
-    assert sample(body, "checkout_payment_route_health", **labels, state="degraded") == 1
-    assert sample(body, "checkout_payment_route_health", **labels, state="healthy") == 0
-    assert (
-        sample(
-            body,
-            "checkout_payment_route_health",
-            method="card",
-            route="simulator_b",
-            state="healthy",
-        )
-        == 1
+
+    def moved(name: str, **labels: str) -> float:
+        return sample(body, name, **labels) - sample(before, name, **labels)
+
+    primary, second = (
+        {"method": "card", "route": "simulator"},
+        {"method": "card", "route": "simulator_b"},
     )
-    assert (
-        sample(body, "checkout_payment_failover_saves_24h", method="card", route="simulator_b") == 2
-    )
+    assert moved("checkout_payment_route_tries_total", **primary, outcome="not_charged") == 3
+    assert moved("checkout_payment_route_tries_total", **second, outcome="answered") == 3
+    assert moved("checkout_payment_route_seconds_count", **second) == 3
+    # Two paid on the second route after the first refused; the decline saved nothing.
+    assert moved("checkout_payment_failover_saves_total", **second) == 2
+    assert sample(body, "checkout_payment_route_health", **primary, state="degraded") == 1
+    assert sample(body, "checkout_payment_route_health", **primary, state="healthy") == 0
+    assert sample(body, "checkout_payment_route_health", **second, state="healthy") == 1

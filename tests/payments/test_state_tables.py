@@ -146,4 +146,5 @@ def test_the_timeline_has_only_the_kinds_the_services_write():
         "refund",
         "risk",
         "refund_needed",
+        "route",
     ]
