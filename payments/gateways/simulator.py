@@ -194,10 +194,15 @@ class SimulatorGateway:
             raise ProviderUnavailable("simulator outage (HTTP 503)")
         if scenario.rejected:
             raise ProviderRejected("simulator refused the request (HTTP 400)")
-        charge = self._record(request, scenario)
         if scenario.timeout or scenario.outcome is Outcome.PROCESSING:
             # The provider finishes (or already finished) without us hearing: it will say so.
-            _schedule_settle(charge)
+            # One transaction for the charge and its scheduled settle: the outbox refuses to be
+            # written outside one (the pay path holds none while the provider is called).
+            with transaction.atomic():
+                charge = self._record(request, scenario)
+                _schedule_settle(charge)
+        else:
+            charge = self._record(request, scenario)
         if scenario.timeout:
             raise ProviderTimeout(f"simulator timeout; charge {charge.reference} was recorded")
         return self._result(charge)

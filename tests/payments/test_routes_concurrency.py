@@ -4,6 +4,7 @@ primary refuses connections (failover) or times out (no failover). PostgreSQL ro
 from __future__ import annotations
 
 from collections import Counter
+from unittest import mock
 
 import pytest
 
@@ -72,11 +73,13 @@ def test_presses_with_the_primary_timing_out_stay_on_the_primary_and_reconcile_t
     card_with_two_routes(primary_refuses=False)
     order = OrderFactory()
     told: Counter[str] = Counter()
-    outcomes = race(
-        [(order.pk, "card", f"key-{i}", "pm_sim_timeout_then_succeeded") for i in range(N)],
-        hold_provider=True,
-        attempts=told,
-    )
+    # The provider never tells us (its webhook would settle it first): reconciliation must.
+    with mock.patch("payments.gateways.simulator._schedule_settle"):
+        outcomes = race(
+            [(order.pk, "card", f"key-{i}", "pm_sim_timeout_then_succeeded") for i in range(N)],
+            hold_provider=True,
+            attempts=told,
+        )
     # The winner is "confirming"; every other press is told about it, never sent anywhere.
     assert outcomes == {"unknown": 1, "payment_in_progress": N - 1}
     attempt = PaymentAttempt.objects.get(order=order)
