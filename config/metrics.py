@@ -64,6 +64,24 @@ WEBHOOK_EVENTS = Counter(
     "processed (acted on), ignored (not ours or not an event we act on).",
     ["provider", "outcome"],
 )
+ROUTE_TRIES = Counter(
+    "checkout_payment_route_tries",
+    "Tries of a payment route (issue 15), by outcome: answered, unknown (timeout or no "
+    "answer: stays on the route), not_charged (moved on), skipped (circuit open).",
+    ["method", "route", "outcome"],
+)
+ROUTE_SECONDS = Histogram(
+    "checkout_payment_route_seconds",
+    "How long one route's charge call took (answered, unknown or not charged).",
+    ["method", "route"],
+    buckets=(0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0),
+)
+FAILOVER_SAVES = Counter(
+    "checkout_payment_failover_saves",
+    "Payments paid on a later route after an earlier one was skipped (circuit open) or "
+    "certainly did not charge, by the route that took them. Last day: increase(...[24h]).",
+    ["method", "route"],
+)
 OUTBOX_DELIVERIES = Counter(
     "checkout_outbox_deliveries",
     "Outbox deliveries by outcome (for example sent, retried, given_up).",
@@ -99,6 +117,22 @@ def record_refund(*, status: str) -> None:
 def record_webhook(*, provider: str, outcome: str) -> None:
     """A provider event was received, found duplicate, rejected, processed or ignored."""
     _after_commit(lambda: WEBHOOK_EVENTS.labels(provider=provider, outcome=outcome).inc())
+
+
+def record_route_try(*, method: str, route: str, outcome: str, seconds: float | None) -> None:
+    """One route try ended with `outcome`; counted when the transaction commits."""
+
+    def count() -> None:
+        ROUTE_TRIES.labels(method=method, route=route, outcome=outcome).inc()
+        if seconds is not None:
+            ROUTE_SECONDS.labels(method=method, route=route).observe(max(seconds, 0.0))
+
+    _after_commit(count)
+
+
+def record_failover_saved(*, method: str, route: str) -> None:
+    """A payment failover saved was paid (on `route`); counted when the transaction commits."""
+    _after_commit(lambda: FAILOVER_SAVES.labels(method=method, route=route).inc())
 
 
 def record_outbox(outcome: str) -> None:

@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from payments.models import MethodHealth, PaymentMethod, WebhookEvent
+from payments.models import MethodHealth, PaymentMethod, PaymentRoute, WebhookEvent
 
 from . import metrics as app_metrics
 
@@ -225,7 +225,8 @@ def _queue_length() -> int | None:
 
 class _CurrentState(Collector):
     """Gauges read at scrape time from small tables and the broker, never from attempts:
-    each method's health, the task queue's length and the webhook backlog's age."""
+    each method's health, each route's circuit, the task queue's length and the webhook
+    backlog's age."""
 
     def collect(self) -> Iterator[Metric]:
         from django.utils import timezone
@@ -243,6 +244,18 @@ class _CurrentState(Collector):
             for candidate in MethodHealth.State.values:
                 health.add_metric([code, candidate], 1 if candidate == current else 0)
         yield health
+        routes = GaugeMetricFamily(
+            "checkout_payment_route_health",
+            "1 for the state each route's circuit is in (issue 15).",
+            labels=["method", "route", "state"],
+        )
+        for code, provider, state in PaymentRoute.objects.order_by(
+            "method__code", "priority", "pk"
+        ).values_list("method__code", "provider", "health__state"):
+            current = state or MethodHealth.State.HEALTHY
+            for candidate in MethodHealth.State.values:
+                routes.add_metric([code, provider, candidate], 1 if candidate == current else 0)
+        yield routes
         queued = _queue_length()
         if queued is not None:
             queue = GaugeMetricFamily(

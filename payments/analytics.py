@@ -113,3 +113,74 @@ def bar_chart(
         + "</svg>"
     )
     return mark_safe(svg)  # noqa: S308 - built from numbers and an escaped title
+
+
+@dataclass(frozen=True)
+class RouteStat:
+    """One route over the last day, for the dashboard (issue 15)."""
+
+    method: str
+    route: str
+    provider: str
+    state: str
+    # Attempts this route carried that got a final answer, and how many of them were paid.
+    settled: int
+    paid: int
+    # Calls to the route (answered, no answer, not charged) and how many failed technically.
+    tries: int
+    technical: int
+    median_ms: float | None
+    # Payments this route took, and were paid, after an earlier route was skipped or did not
+    # charge (route_try > 1).
+    failover_saves: int
+
+    @property
+    def percent(self) -> int | None:
+        """Whole percent of settled attempts that were paid, rounded down (display only)."""
+        return self.paid * 100 // self.settled if self.settled else None
+
+
+def route_stats(*, since: datetime) -> list[RouteStat]:
+    """Per route since `since`: success rate, median call time, circuit state, failover saves.
+
+    A few small queries per route; there are a handful of routes, not thousands."""
+    from .models import PaymentEvent, PaymentRoute, RouteHealth
+
+    stats = []
+    routes = PaymentRoute.objects.select_related("method").order_by(
+        "method__display_order", "method__code", "priority", "pk"
+    )
+    for route in routes:
+        try:
+            state = str(route.health.get_state_display())
+        except RouteHealth.DoesNotExist:
+            state = str(RouteHealth.State.HEALTHY.label)
+        carried = PaymentAttempt.objects.filter(route=route, created_at__gte=since)
+        settled = carried.exclude(status__in=sorted(IN_FLIGHT))
+        tries = PaymentEvent.objects.filter(
+            kind=PaymentEvent.Kind.ROUTE,
+            payload__route_id=route.pk,
+            payload__outcome__in=["answered", "unknown", "not_charged"],
+            created_at__gte=since,
+        )
+        durations = [
+            int(ms)
+            for ms in tries.values_list("payload__duration_ms", flat=True)
+            if isinstance(ms, int | float)
+        ]
+        saves = carried.filter(status__in=SETTLED_OK, route_try__gt=1).count()
+        stats.append(
+            RouteStat(
+                method=route.method.code,
+                route=route.name,
+                provider=route.provider,
+                state=str(state),
+                settled=settled.count(),
+                paid=settled.filter(status__in=SETTLED_OK).count(),
+                tries=tries.count(),
+                technical=tries.filter(payload__outcome__in=["unknown", "not_charged"]).count(),
+                median_ms=statistics.median(durations) if durations else None,
+                failover_saves=saves,
+            )
+        )
+    return stats

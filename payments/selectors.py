@@ -10,7 +10,17 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from . import risk
-from .models import IN_FLIGHT, PAID, MethodHealth, PaymentAttempt, PaymentMethod, Wallet
+from .models import (
+    IN_FLIGHT,
+    PAID,
+    MethodHealth,
+    PaymentAttempt,
+    PaymentEvent,
+    PaymentMethod,
+    PaymentRoute,
+    RouteHealth,
+    Wallet,
+)
 
 if TYPE_CHECKING:
     from .failures import Failure
@@ -78,7 +88,7 @@ def method_availability(
     if method.max_amount is not None and amount > method.max_amount:
         return Availability(method, False, "above_maximum")
     health = _health(method)
-    if reason := health_reason(health):
+    if reason := health_reason(health) or routes_reason(method, amount=amount, currency=currency):
         return Availability(method, False, reason)
     degraded = health is not None and _degraded(health)
     if method.kind == PaymentMethod.Kind.WALLET:
@@ -107,6 +117,60 @@ def wallet_split_offer(*, user: Any, amount: int, currency: str) -> int:
         return 0
     availability = method_availability(method=wallet, amount=balance, currency=currency, user=user)
     return balance if availability.available else 0
+
+
+def route_usable(route: PaymentRoute, *, now: datetime | None = None) -> bool:
+    """Whether a route may be tried now: its circuit is not open, or it is open, cooled down
+    and no probe is out. A read only: routing claims the probe (services.routing.route_admit).
+    """
+    if route.pk is None:
+        return True
+    try:
+        health = route.health  # prefetched on the checkout page (methods_for_amount)
+    except RouteHealth.DoesNotExist:
+        return True
+    if health.state != RouteHealth.State.OPEN:
+        return True
+    now = now or timezone.now()
+    cooldown = timedelta(seconds=settings.PAYMENTS_HEALTH_COOLDOWN_SECONDS)
+    probe_out = health.probe_until is not None and health.probe_until > now
+    return now >= health.changed_at + cooldown and not probe_out
+
+
+def routes_reason(method: PaymentMethod, *, amount: int, currency: str) -> str:
+    """Why no route of the method can carry this payment now, or "" when one can. A method
+    stays available while any of its routes is (issue 15); one without route rows is carried
+    by its own provider."""
+    routes = list(method.routes.all())
+    if not routes:
+        return ""
+    enabled = [r for r in routes if r.enabled]
+    if not enabled:
+        return "disabled"
+    if not any(not r.currency_list or currency.upper() in r.currency_list for r in enabled):
+        return "currency_not_supported"
+    carrying = [r for r in enabled if r.carries(amount=amount, currency=currency)]
+    if not carrying:
+        return "below_minimum" if all(amount < r.min_amount for r in enabled) else "above_maximum"
+    if not any(route_usable(r) for r in carrying):
+        return "method_unhealthy"
+    return ""
+
+
+REDIRECT_KINDS = frozenset({PaymentMethod.Kind.ALIPAY, PaymentMethod.Kind.WECHAT_PAY})
+
+
+def goes_through_other_channel(attempt: PaymentAttempt) -> bool:
+    """Whether the customer should be told their payment went through another channel: only
+    when it matters, where the page they are sent to differs (Alipay or WeChat Pay carried by a
+    later route than the method's first)."""
+    if attempt.method.kind not in REDIRECT_KINDS or attempt.route_id is None:
+        return False
+    return PaymentEvent.objects.filter(
+        attempt=attempt,
+        kind=PaymentEvent.Kind.ROUTE,
+        payload__outcome__in=("skipped", "not_charged"),
+    ).exists()
 
 
 def confirmation_deadline(attempt: PaymentAttempt) -> datetime:
@@ -154,6 +218,7 @@ def methods_for_amount(
     methods = (
         PaymentMethod.objects.filter(enabled=True)
         .select_related("health")
+        .prefetch_related("routes__health")
         .order_by("display_order", "code")
     )
     rows = [

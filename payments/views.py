@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from config import metrics
 
 from . import selectors, services
+from .gateways.simulator import SIMULATOR_PROVIDERS
 from .models import PaymentAttempt
 from .services.webhooks import NOTIFICATIONS
 
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 def simulator_action(request: HttpRequest, reference: str) -> HttpResponse:
     attempt = get_object_or_404(
         PaymentAttempt.objects.select_related("method", "order"),
-        provider="simulator",
+        provider__in=SIMULATOR_PROVIDERS,
         provider_reference=reference,
     )
     if request.method == "POST":
@@ -76,9 +77,9 @@ def webhook(request: HttpRequest, provider: str) -> HttpResponse:
         return _notification(request, provider)
     if provider == "adyen":
         return _adyen_webhook(request)
-    if provider not in {"stripe", "simulator"}:
+    if provider not in {"stripe", *SIMULATOR_PROVIDERS}:
         raise Http404
-    if provider == "simulator" and (settings.STRIPE_SECRET_KEY or not settings.DEBUG):
+    if provider in SIMULATOR_PROVIDERS and (settings.STRIPE_SECRET_KEY or not settings.DEBUG):
         # The simulator hands its events to webhook_ingest in-process; this door exists only
         # for trying events by hand in a demo, never beside real money or in production.
         raise Http404

@@ -601,8 +601,9 @@ def test_a_scrape_never_reads_the_attempts_table(shop, scrape):
         scrape()
     tables = " ".join(q["sql"] for q in queries.captured_queries)
     assert "payments_paymentattempt" not in tables
-    # Methods with their health (one query) and the oldest unprocessed webhook (one query).
-    assert len(queries.captured_queries) == 2
+    # Methods with their health (one query), routes with their circuits (one query) and the
+    # oldest unprocessed webhook (one query).
+    assert len(queries.captured_queries) == 3
 
 
 @pytest.mark.django_db

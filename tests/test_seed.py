@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.test import RequestFactory
 
 from checkout.models import Product
-from payments.models import PaymentMethod
+from payments.models import PaymentMethod, PaymentRoute
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +16,7 @@ def snapshot():
     return (
         sorted(Product.objects.values_list("sku", "price", "currency")),
         sorted(PaymentMethod.objects.values_list("code", "provider", "enabled")),
+        sorted(PaymentRoute.objects.values_list("method__code", "priority", "provider")),
         sorted(User.objects.values_list("email", "is_staff", "is_superuser", "password")),
     )
 
@@ -26,10 +27,20 @@ def test_seed_loads_the_demo_and_running_it_twice_changes_nothing(settings):
     first = snapshot()
     call_command("seed_demo")
     assert snapshot() == first
-    products, methods, users = first
+    products, methods, routes, users = first
     assert len(products) == 12
     assert all(price > 0 and currency == "USD" for _sku, price, currency in products)
     assert [code for code, *_ in methods] == ["alipay", "card", "wallet", "wechat_pay"]
+    # Card, Alipay and WeChat Pay have a second simulator route for the failover demo.
+    assert routes == [
+        ("alipay", 10, "simulator"),
+        ("alipay", 20, "simulator_b"),
+        ("card", 10, "simulator"),
+        ("card", 20, "simulator_b"),
+        ("wallet", 10, "wallet"),
+        ("wechat_pay", 10, "simulator"),
+        ("wechat_pay", 20, "simulator_b"),
+    ]
     assert [(e, staff, sup) for e, staff, sup, _pw in users] == [
         ("alice@example.com", False, False),
         ("bob@example.com", True, False),

@@ -147,6 +147,8 @@ class PaymentAttemptAdmin(admin.ModelAdmin):
             "funnel": analytics.funnel(since=since, until=until),
             "median": analytics.median_confirmation_seconds(since=since, until=until),
             "refunds": analytics.refund_totals(since=since, until=until),
+            # Routes are watched over the last day, whatever period is chosen above.
+            "routes": analytics.route_stats(since=timezone.now() - timedelta(days=1)),
             "export_query": request.GET.urlencode(),
         }
         return render(request, "admin/payments/dashboard.html", context)

@@ -11,7 +11,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import services
-from ..models import IN_FLIGHT, PAID, MethodChange, MethodHealth, PaymentMethod
+from ..models import (
+    IN_FLIGHT,
+    PAID,
+    MethodChange,
+    MethodHealth,
+    PaymentMethod,
+    PaymentRoute,
+    RouteHealth,
+)
 from .base import ReadOnlyInline
 
 
@@ -30,9 +38,39 @@ class MethodChangeInline(ReadOnlyInline):
         return False
 
 
+class PaymentRouteInline(admin.TabularInline):
+    """Which providers carry the method, tried in priority order (lower first). An attempt moves
+    to the next route only when one certainly did not charge (payments/services/routing.py)."""
+
+    model = PaymentRoute
+    extra = 0
+    fields = (
+        "priority",
+        "provider",
+        "label",
+        "enabled",
+        "min_amount",
+        "max_amount",
+        "currencies",
+        "simulate_refused",
+        "circuit",
+    )
+    readonly_fields = ("circuit",)
+    ordering = ("priority", "pk")
+
+    @admin.display(description=_("circuit"))
+    def circuit(self, route: PaymentRoute) -> str:
+        if route.pk is None:
+            return "—"
+        try:
+            return str(route.health.get_state_display())
+        except RouteHealth.DoesNotExist:
+            return str(RouteHealth.State.HEALTHY.label)
+
+
 @admin.register(PaymentMethod)
 class PaymentMethodAdmin(admin.ModelAdmin):
-    inlines = [MethodChangeInline]
+    inlines = [PaymentRouteInline, MethodChangeInline]
     list_display = (
         "code",
         "label_en",

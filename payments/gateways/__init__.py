@@ -72,6 +72,10 @@ def get_gateway(provider: str) -> Gateway:
         from .simulator import SimulatorGateway
 
         return SimulatorGateway()
+    if provider == "simulator_b":
+        from .simulator import SimulatorGateway
+
+        return SimulatorGateway(name="simulator_b")
     if provider == "wallet":
         from .wallet import WalletGateway
 

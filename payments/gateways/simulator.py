@@ -16,6 +16,7 @@ from datetime import timedelta
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -155,8 +156,20 @@ def normalize_payment_method(method_kind: str, value: str) -> str:
     )
 
 
+# The simulator's routes: the first, and a second one for failover demos (issue 15). Each keeps
+# its own charges (SimulatedCharge.provider) and its own references, like two providers would.
+SIMULATOR_PROVIDERS = ("simulator", "simulator_b")
+_REFERENCE_PREFIX = {"simulator": "sim_", "simulator_b": "simb_"}
+
+
 class SimulatorGateway:
-    name = "simulator"
+    def __init__(self, name: str = "simulator") -> None:
+        if name not in SIMULATOR_PROVIDERS:
+            raise ValueError(f"not a simulator route: {name!r}")
+        self.name = name
+
+    def _charges(self) -> QuerySet[SimulatedCharge]:
+        return SimulatedCharge.objects.filter(provider=self.name)
 
     def card_fingerprint(self, payment_method: str) -> str:
         """Like Stripe's: one test card gives one value, whichever way it was entered."""
@@ -165,7 +178,7 @@ class SimulatorGateway:
         return "sim_" + hashlib.sha256(payment_method.encode()).hexdigest()[:24]
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
-        replayed = SimulatedCharge.objects.filter(idempotency_key=request.idempotency_key).first()
+        replayed = self._charges().filter(idempotency_key=request.idempotency_key).first()
         if replayed is not None:
             # Like Stripe: a key already seen gets the recorded answer, and nothing happens again.
             return self._result(replayed)
@@ -181,21 +194,26 @@ class SimulatorGateway:
             raise ProviderUnavailable("simulator outage (HTTP 503)")
         if scenario.rejected:
             raise ProviderRejected("simulator refused the request (HTTP 400)")
-        charge = self._record(request, scenario)
         if scenario.timeout or scenario.outcome is Outcome.PROCESSING:
             # The provider finishes (or already finished) without us hearing: it will say so.
-            _schedule_settle(charge)
+            # One transaction for the charge and its scheduled settle: the outbox refuses to be
+            # written outside one (the pay path holds none while the provider is called).
+            with transaction.atomic():
+                charge = self._record(request, scenario)
+                _schedule_settle(charge)
+        else:
+            charge = self._record(request, scenario)
         if scenario.timeout:
             raise ProviderTimeout(f"simulator timeout; charge {charge.reference} was recorded")
         return self._result(charge)
 
     def retrieve(self, reference: str) -> ChargeResult:
-        return self._result(SimulatedCharge.objects.get(reference=reference))
+        return self._result(self._charges().get(reference=reference))
 
     def cancel(self, reference: str) -> ChargeResult:
         """Like Stripe: only a charge still waiting for the customer can be canceled."""
         with transaction.atomic():
-            charge = SimulatedCharge.objects.select_for_update().get(reference=reference)
+            charge = self._charges().select_for_update().get(reference=reference)
             if charge.status == Outcome.REQUIRES_ACTION:
                 charge.status, charge.failure_code = Outcome.FAILED, "canceled"
                 charge.save(update_fields=["status", "failure_code"])
@@ -207,7 +225,7 @@ class SimulatorGateway:
 
         first_call = False
         with transaction.atomic():
-            charge = SimulatedCharge.objects.select_for_update().get(reference=reference)
+            charge = self._charges().select_for_update().get(reference=reference)
             if charge.payment_method == "pm_sim_refund_no_answer":
                 raise ProviderTimeout("simulator refund timeout; nothing was refunded")
             refund = SimulatedRefund.objects.filter(idempotency_key=idempotency_key).first()
@@ -241,11 +259,14 @@ class SimulatorGateway:
 
     def _record(self, request: ChargeRequest, scenario: Scenario) -> SimulatedCharge:
         """Record the charge once per idempotency key; a replay gets the first answer."""
-        reference = "sim_" + hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:24]
+        digest = hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:24]
+        reference = _REFERENCE_PREFIX[self.name] + digest
         status = scenario.outcome.value
         try:
             with transaction.atomic():
+                # get_or_create creates from its own arguments only, not from the filter.
                 charge, _created = SimulatedCharge.objects.get_or_create(
+                    provider=self.name,
                     idempotency_key=request.idempotency_key,
                     defaults={
                         "reference": reference,
@@ -258,7 +279,7 @@ class SimulatorGateway:
                     },
                 )
         except IntegrityError:
-            charge = SimulatedCharge.objects.get(idempotency_key=request.idempotency_key)
+            charge = self._charges().get(idempotency_key=request.idempotency_key)
         return charge
 
     def _result(self, charge: SimulatedCharge) -> ChargeResult:
@@ -335,7 +356,7 @@ def simulator_emit(charge: SimulatedCharge) -> None:
     from ..services import webhook_ingest
 
     body = event_for(charge)
-    webhook_ingest(provider="simulator", body=body, signature=sign(body))
+    webhook_ingest(provider=charge.provider, body=body, signature=sign(body))
 
 
 def simulator_settle(reference: str) -> None:

@@ -12,11 +12,11 @@ class WalletGateway:
         return ""  # no card behind a wallet
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
-        from ..models import PROVIDER_KEY_PREFIX, PaymentAttempt, WalletEntry
+        from ..models import PaymentAttempt, WalletEntry, public_id_from_provider_key
         from ..services.wallet import WalletInsufficient, wallet_move
 
         attempt = PaymentAttempt.objects.select_related("order").get(
-            public_id=request.idempotency_key.removeprefix(PROVIDER_KEY_PREFIX)
+            public_id=public_id_from_provider_key(request.idempotency_key)
         )
         owner = attempt.order.user
         if owner is None:

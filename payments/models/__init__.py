@@ -8,10 +8,12 @@ from .attempts import (
     LATE_CONFIRMATION,
     PAID,
     PROVIDER_KEY_PREFIX,
+    ROUTE_KEY_SEPARATOR,
     AttemptStatus,
     PaymentAttempt,
     PaymentEvent,
     S,
+    public_id_from_provider_key,
 )
 from .base import AppendOnly
 from .health import HEALTH_ALLOWED, HS, MethodHealth, MethodHealthEvent
@@ -25,6 +27,7 @@ from .refunds import (
     Refund,
     RefundStatus,
 )
+from .routes import PaymentRoute, RouteHealth
 from .wallet import Wallet, WalletEntry
 from .withdrawals import (
     WITHDRAWAL_ALLOWED,
@@ -46,6 +49,7 @@ __all__ = [
     "REFUND_KEY_PREFIX",
     "REFUND_LATE_SUCCESS",
     "REFUND_NO_ANSWER",
+    "ROUTE_KEY_SEPARATOR",
     "S",
     "WITHDRAWAL_ALLOWED",
     "WITHDRAWAL_OPEN",
@@ -57,8 +61,10 @@ __all__ = [
     "PaymentAttempt",
     "PaymentEvent",
     "PaymentMethod",
+    "PaymentRoute",
     "Refund",
     "RefundStatus",
+    "RouteHealth",
     "SimulatedCharge",
     "SimulatedRefund",
     "WebhookEvent",
@@ -67,4 +73,5 @@ __all__ = [
     "Withdrawal",
     "WithdrawalEvent",
     "WithdrawalStatus",
+    "public_id_from_provider_key",
 ]

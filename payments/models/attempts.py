@@ -55,6 +55,15 @@ LATE_CONFIRMATION = frozenset({(S.FAILED, S.SUCCEEDED), (S.CANCELED, S.SUCCEEDED
 # The idempotency key a provider sees for an attempt: derived from the attempt, so every retry
 # of it (ours, the library's, reconciliation's) is a replay at the provider.
 PROVIDER_KEY_PREFIX = "attempt-"
+# Separates the route try from the attempt in the provider key of a second or later route.
+ROUTE_KEY_SEPARATOR = ":r"
+
+
+def public_id_from_provider_key(key: str) -> str:
+    """The attempt's public id in a provider key, whichever route it was sent on ("" if none)."""
+    if not key.startswith(PROVIDER_KEY_PREFIX):
+        return ""
+    return key.removeprefix(PROVIDER_KEY_PREFIX).split(ROUTE_KEY_SEPARATOR, 1)[0]
 
 
 class PaymentAttempt(models.Model):
@@ -88,6 +97,18 @@ class PaymentAttempt(models.Model):
     )
     provider = models.CharField(_("provider"), max_length=20)
     provider_reference = models.CharField(_("provider reference"), max_length=100, blank=True)
+    # The route that carries the attempt (null for attempts from before routes, and for a
+    # method without route rows), and which try it was: 1 for the first route called, 2 for
+    # the next after the first certainly did not charge... (payments/services/routing.py).
+    route = models.ForeignKey(
+        "payments.PaymentRoute",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="attempts",
+        verbose_name=_("route"),
+    )
+    route_try = models.PositiveSmallIntegerField(_("route try"), default=1)
     # Where the customer completes a 3D Secure, redirect or QR step, and where they come back to.
     action_url = models.CharField(_("action URL"), max_length=500, blank=True)
     return_url = models.CharField(_("return URL"), max_length=500, blank=True)
@@ -146,7 +167,11 @@ class PaymentAttempt(models.Model):
 
     @property
     def provider_key(self) -> str:
-        return f"{PROVIDER_KEY_PREFIX}{self.public_id}"
+        """The idempotency key the attempt's route sees: `attempt-<public id>` on the first
+        route called, `attempt-<public id>:r<n>` on the n-th. Stored with the attempt (route_try),
+        so every replay on a route (ours, reconciliation's) is a replay there."""
+        base = f"{PROVIDER_KEY_PREFIX}{self.public_id}"
+        return base if self.route_try <= 1 else f"{base}{ROUTE_KEY_SEPARATOR}{self.route_try}"
 
     @property
     def paid_total(self) -> int:
@@ -183,6 +208,9 @@ class PaymentEvent(AppendOnly):
         REFUND_NEEDED = "refund_needed", _("Refund needed")
         # The wallet part of a split payment was given back or taken again.
         WALLET = "wallet", _("Wallet part")
+        # One try on one route: skipped (circuit open), not charged (moved on), or the route
+        # that answered or went silent and so owns the attempt (payments/services/routing.py).
+        ROUTE = "route", _("Route")
 
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -18,11 +18,14 @@ class PaymentMethod(models.Model):
 
     class Provider(models.TextChoices):
         SIMULATOR = "simulator", _("Simulator")
+        # The simulator's second route: the same fake provider under its own name, idempotency
+        # space and webhooks, so the demo shows failover without credentials (issue 15).
+        SIMULATOR_B = "simulator_b", _("Simulator B")
         STRIPE = "stripe", _("Stripe")
-        WALLET = "wallet", _("Wallet")
         ALIPAY = "alipay", _("Alipay (direct)")
         WECHATPAY = "wechatpay", _("WeChat Pay (direct)")
         ADYEN = "adyen", _("Adyen")
+        WALLET = "wallet", _("Wallet")
 
     class Kind(models.TextChoices):
         CARD = "card", _("Card")

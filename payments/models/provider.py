@@ -14,7 +14,9 @@ class SimulatedCharge(models.Model):
     these rows counts provider charges.
     """
 
-    idempotency_key = models.CharField(max_length=255, unique=True)
+    # Which simulator route ("simulator" or "simulator_b"): each has its own idempotency space.
+    provider = models.CharField(max_length=20, default="simulator")
+    idempotency_key = models.CharField(max_length=255)
     reference = models.CharField(max_length=64, unique=True)
     payment_method = models.CharField(max_length=100)
     amount = models.PositiveBigIntegerField()
@@ -24,6 +26,13 @@ class SimulatedCharge(models.Model):
     decline_code = models.CharField(max_length=60, blank=True)
     refunded = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "idempotency_key"], name="payments_simcharge_key_once"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.status}"

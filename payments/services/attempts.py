@@ -17,10 +17,7 @@ from ..gateways import (
     ChargeRequest,
     ChargeResult,
     Gateway,
-    GatewayError,
-    InvalidPaymentDetails,
     Outcome,
-    ProviderRejected,
     ProviderTimeout,
     get_gateway,
 )
@@ -250,7 +247,8 @@ def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
     """Send a created attempt to its provider and record what came back.
 
     No lock is held during the provider call; the attempt is `sent` by then, which already
-    blocks any other attempt for the order. A timeout or outage leaves it `unknown`.
+    blocks any other attempt for the order. A timeout or outage leaves it `unknown` on the
+    route that was called; only a route that certainly did not charge passes it on (routing).
     """
     gateway = get_gateway(attempt.provider)
     fingerprint = _card_fingerprint(attempt, gateway)
@@ -264,28 +262,10 @@ def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
         if not _risk_check(attempt):
             return attempt
         attempt_transition(attempt=attempt, to=S.SENT, actor="system")
-    request = charge_request(attempt)
-    from .health import health_record
+    # The walk along the method's routes, and when it may move on: payments/services/routing.py.
+    from .routing import attempt_route_send
 
-    technical = False
-    try:
-        result = gateway.charge(request)
-    except InvalidPaymentDetails as exc:
-        result = ChargeResult(outcome=Outcome.FAILED, reference="", failure_code=exc.code)
-    except ProviderRejected as exc:
-        # Refused before anything was charged: a failure, but ours, not the customer's.
-        _provider_error(attempt=attempt, error=exc, provider=gateway.name)
-        result = ChargeResult(outcome=Outcome.FAILED, reference="", failure_code=exc.code)
-        technical = True
-    except Exception as exc:  # noqa: BLE001 - GatewayError, or anything else: not an answer
-        if not isinstance(exc, GatewayError):
-            logger.exception("attempt %s: unexpected error from %s", attempt.public_id, gateway)
-        attempt = _attempt_mark_unknown(attempt=attempt, error=exc, provider=gateway.name)
-        health_record(attempt=attempt, technical=True)
-        return attempt
-    attempt = attempt_apply_result(attempt=attempt, result=result, actor=f"provider:{gateway.name}")
-    health_record(attempt=attempt, technical=technical)
-    return attempt
+    return attempt_route_send(attempt=attempt)
 
 
 def _provider_error(*, attempt: PaymentAttempt, error: Exception, provider: str) -> None:
@@ -413,8 +393,11 @@ def simulator_action_complete(*, reference: str, decision: str) -> PaymentAttemp
                 charge.status = Outcome.FAILED
                 charge.failure_code = "action_abandoned"
             charge.save(update_fields=["status", "failure_code"])
-    attempt = PaymentAttempt.objects.get(provider="simulator", provider_reference=reference)
-    result = get_gateway("simulator").retrieve(reference)
-    attempt = attempt_apply_result(attempt=attempt, result=result, actor="provider:simulator")
+    # Either simulator route: the charge knows which one it was made on.
+    attempt = PaymentAttempt.objects.get(provider=charge.provider, provider_reference=reference)
+    result = get_gateway(charge.provider).retrieve(reference)
+    attempt = attempt_apply_result(
+        attempt=attempt, result=result, actor=f"provider:{charge.provider}"
+    )
     simulator_emit(charge)
     return attempt

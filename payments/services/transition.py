@@ -84,6 +84,8 @@ def _count_move(*, attempt: PaymentAttempt, from_status: str) -> None:
         return
     took = (attempt.settled_at - attempt.created_at).total_seconds() if attempt.settled_at else 0
     metrics.record_attempt_settled(method=method, status=to_status, seconds=took)
+    if to_status == S.SUCCEEDED and attempt.route_try > 1:  # a later route took it (routing)
+        metrics.record_failover_saved(method=method, route=attempt.provider)
 
 
 def _method_code(attempt: PaymentAttempt) -> str:

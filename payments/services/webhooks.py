@@ -29,11 +29,11 @@ from outbox.services import outbox_enqueue
 from ..gateways import RefundResult
 from ..gateways.stripe import result_from_intent
 from ..models import (
-    PROVIDER_KEY_PREFIX,
     REFUND_KEY_PREFIX,
     PaymentAttempt,
     Refund,
     WebhookEvent,
+    public_id_from_provider_key,
 )
 from . import direct_notifications
 from .attempts import attempt_apply_result
@@ -61,6 +61,9 @@ def webhook_secret(provider: str) -> str:
     return {
         "stripe": settings.STRIPE_WEBHOOK_SECRET,
         "simulator": settings.SIMULATOR_WEBHOOK_SECRET,
+        # The simulator's second route signs with the same secret; its events are stored and
+        # deduplicated under its own provider name.
+        "simulator_b": settings.SIMULATOR_WEBHOOK_SECRET,
     }.get(provider, "")
 
 
@@ -173,9 +176,9 @@ def _attempt_for(provider: str, intent: dict[str, Any]) -> PaymentAttempt | None
 
     The key comes first because an event can arrive before our own call has stored the id.
     """
-    key = (intent.get("metadata") or {}).get("attempt_key", "")
-    if key.startswith(PROVIDER_KEY_PREFIX):
-        public_id = key.removeprefix(PROVIDER_KEY_PREFIX)
+    key = str((intent.get("metadata") or {}).get("attempt_key", ""))
+    # Whichever route the key was sent on (`attempt-<id>` or `attempt-<id>:r2`).
+    if public_id := public_id_from_provider_key(key):
         # Only an attempt this provider carried: another provider's event never moves it.
         attempt = PaymentAttempt.objects.filter(public_id=public_id, provider=provider).first()
         if attempt is not None:

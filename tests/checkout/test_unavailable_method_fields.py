@@ -66,7 +66,10 @@ def test_card_number_typed_while_the_card_is_down_goes_nowhere_with_alipay(clien
     assert "disabled" in field
     assert "Card payments are not available right now" in page
     gateway = RecordingGateway()
-    with mock.patch("payments.services.attempts.get_gateway", return_value=gateway):
+    with (
+        mock.patch("payments.services.attempts.get_gateway", return_value=gateway),
+        mock.patch("payments.services.routing.get_gateway", return_value=gateway),
+    ):
         # A crafted post (or a browser ignoring "disabled") still sends the number along.
         pay(client, checkout_form(client), method="alipay", payment_method=CARD_NUMBER)
     attempt = PaymentAttempt.objects.get()

@@ -73,6 +73,11 @@ def test_an_edit_on_the_methods_page_is_recorded(client, carol, shop):
         "changes-INITIAL_FORMS": "0",
         "changes-MIN_NUM_FORMS": "0",
         "changes-MAX_NUM_FORMS": "1000",
+        # The routes inline (issue 15): none on this method, none added.
+        "routes-TOTAL_FORMS": "0",
+        "routes-INITIAL_FORMS": "0",
+        "routes-MIN_NUM_FORMS": "0",
+        "routes-MAX_NUM_FORMS": "1000",
     }
     if card.enabled:
         data["enabled"] = "on"

@@ -147,4 +147,5 @@ def test_the_timeline_has_only_the_kinds_the_services_write():
         "risk",
         "refund_needed",
         "wallet",  # the wallet part of a split payment given back or taken again (split.py)
+        "route",
     ]

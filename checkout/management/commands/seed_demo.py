@@ -9,14 +9,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Q
 
+from checkout.management.commands.setup_shop import methods_setup, support_group_setup
 from checkout.models import Product
 from checkout.signals import demo_seeding
-from payments.models import PaymentMethod
+from payments.models import PaymentMethod, PaymentRoute
 from payments.money import to_minor
 
 DEMO_PASSWORD = "demo-pass-1234"
@@ -46,19 +45,27 @@ PRODUCTS = [
     ("puzzle-1000", "1000-piece puzzle", "1000 片拼图", "24.00"),
 ]
 
-METHODS = [
-    # code, kind, label_en, label_zh, display/fallback order
-    ("card", "card", "Card", "银行卡", 10),
-    ("alipay", "alipay", "Alipay", "支付宝", 20),
-    ("wechat_pay", "wechat_pay", "WeChat Pay", "微信支付", 30),
-    ("wallet", "wallet", "Wallet", "钱包", 40),
-]
-
 PEOPLE = [
     ("alice@example.com", "Alice Customer", {}),
     ("bob@example.com", "Bob Support", {"is_staff": True}),
     ("carol@example.com", "Carol Admin", {"is_staff": True, "is_superuser": True}),
 ]
+
+
+def _seed_routes(method: PaymentMethod) -> int:
+    """The method's own provider as its first route; with the simulator, a second simulator
+    route too, so the demo shows failover without credentials (set "simulate refused
+    connections" on the first route in admin). Returns how many routes were new."""
+    providers = [method.provider]
+    if method.provider == PaymentMethod.Provider.SIMULATOR:
+        providers.append(PaymentMethod.Provider.SIMULATOR_B)
+    created = 0
+    for priority, provider in enumerate(providers, start=1):
+        _route, new = PaymentRoute.objects.get_or_create(
+            method=method, provider=provider, defaults={"priority": priority * 10}
+        )
+        created += new
+    return created
 
 
 def _price(usd: str, currency: str) -> int:
@@ -92,37 +99,12 @@ class Command(BaseCommand):
                 },
             )
             created += new
-        provider = settings.PAYMENTS_GATEWAY
-        for code, kind, label_en, label_zh, order in METHODS:
-            _method, new = PaymentMethod.objects.get_or_create(
-                code=code,
-                defaults={
-                    "kind": kind,
-                    "label_en": label_en,
-                    "label_zh": label_zh,
-                    "provider": "wallet" if kind == "wallet" else provider,
-                    "display_order": order,
-                    "fallback_order": order,
-                },
-            )
-            created += new
-        support, _new = Group.objects.get_or_create(name="Support agents")
-        support.permissions.set(
-            Permission.objects.filter(
-                Q(content_type__app_label__in=["checkout", "payments", "support", "axes"])
-                & Q(codename__startswith="view_")
-                | Q(
-                    content_type__app_label="support",
-                    codename__in=[
-                        "answer_ticket",
-                        "change_ticket",
-                        "change_conversation",
-                        "add_cannedreply",
-                        "change_cannedreply",
-                    ],
-                )
-            )
-        )
+        # The methods and the agents' group exactly as production gets them (setup_shop),
+        # then the demo's second simulator route for each method that has one.
+        created += methods_setup()
+        for method in PaymentMethod.objects.all():
+            created += _seed_routes(method)
+        support = support_group_setup()
         # The apps above checkout (support's articles and canned replies) seed themselves.
         for _receiver, count in demo_seeding.send(sender=self.__class__):
             created += int(count or 0)
