@@ -8,7 +8,7 @@ PORT ?= 8000
 export PORT
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: demo test install lint messages bench clean
+.PHONY: demo test install lint messages bench bench-web clean
 
 $(VENV)/.installed: requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (set PYTHON=python3.12 to use another 3.11-3.13)"; exit 1; }
@@ -51,6 +51,11 @@ messages: install
 
 bench: install
 	$(PY) bench/run.py
+
+# The production servers side by side under wrk (bench/web.py; results in bench/RESULTS.md).
+# BENCH_ARGS="--pg postgres://..." adds the pay submit on PostgreSQL.
+bench-web: install
+	$(PY) bench/web.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
