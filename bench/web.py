@@ -51,10 +51,14 @@ def free_port() -> int:
 # Each maps (HTTP port, websocket port, workers) to the processes that serve HTTP and /ws/.
 
 
+# gunicorn 27 opens a control socket at one path per user: two masters would share it.
+GUNICORN = ["--no-control-socket"]
+
+
 def gunicorn_sync(app: str) -> list[str]:
     # Sync workers: one request at a time each; 2 x CPUs + 1 keeps the CPUs busy while a
     # request waits on the database (gunicorn's own rule of thumb).
-    return [str(BIN / "gunicorn"), "--workers", str(2 * CPUS + 1), app]
+    return [str(BIN / "gunicorn"), *GUNICORN, "--workers", str(2 * CPUS + 1), app]
 
 
 SERVERS: dict[str, dict[str, object]] = {
@@ -87,6 +91,7 @@ SERVERS: dict[str, dict[str, object]] = {
         "label": "gunicorn + uvicorn workers",
         "http": lambda port: [
             str(BIN / "gunicorn"),
+            *GUNICORN,
             "-k",
             "uvicorn.workers.UvicornWorker",
             "--workers",
@@ -147,7 +152,7 @@ def start(key: str, spec: dict[str, object], env: dict[str, str], log: Path) -> 
     return running
 
 
-def wait_ready(running: Running, path: str = "/healthz") -> None:
+def wait_ready(running: Running, path: str = "/favicon.ico") -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -354,46 +359,46 @@ def main() -> None:
     }
     print(f"machine: {machine()}", flush=True)
     prepare(env)
-    floor_env = env | {"DJANGO_SETTINGS_MODULE": "bench.floor"}
-    floor = start("floor", FLOOR, floor_env, log)
-    wait_ready(floor, "/bare/")
-    servers = [start(k, SERVERS[k], env, log) for k in keys]
-    cookie = cart_cookie(servers[0].port)
-    status_page = paid_order(servers[0].port)
-    cases = {
-        "product list": ("/", []),
-        "checkout page": ("/checkout/", [f"Cookie: {cookie}"]),
-        "order status page": (status_page, []),
-        "API product list": ("/api/v1/products/", ["Accept: application/json"]),
-    }
+    # Ctrl-C or a kill stops every server this run started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    started: list[Running] = []
     results: dict[tuple[str, str], list[Sample]] = {}
     try:
-        for server in [floor, *servers]:  # warm every worker's imports and caches
-            for path, headers in [("/bare/", []), ("/floor/", [])] if server is floor else (
-                cases.values()
-            ):
+        floor = start("floor", FLOOR, env | {"DJANGO_SETTINGS_MODULE": "bench.floor"}, log)
+        started.append(floor)
+        wait_ready(floor, "/bare/")
+        servers = []
+        for key in keys:
+            servers.append(start(key, SERVERS[key], env, log))
+            started.append(servers[-1])
+        cookie = cart_cookie(servers[0].port)
+        status_page = paid_order(servers[0].port)
+        cases = {
+            "product list": ("/", []),
+            "checkout page": ("/checkout/", [f"Cookie: {cookie}"]),
+            "order status page": (status_page, []),
+            "API product list": ("/api/v1/products/", ["Accept: application/json"]),
+        }
+        floor_cases = {"bare view": ("/bare/", []), "floor view": ("/floor/", [])}
+        for server in started:  # warm every worker's imports and caches
+            for path, headers in (floor_cases if server is floor else cases).values():
                 wrk(server.url(path), 1, args.connections, headers)
         for round_ in range(args.rounds):
             print(f"round {round_ + 1}/{args.rounds}", flush=True)
-            order = [floor, *servers] if round_ % 2 == 0 else [*servers, floor][::-1]
-            for server in order:
-                todo = (
-                    {"bare view": ("/bare/", []), "floor view": ("/floor/", [])}
-                    if server is floor
-                    else cases
-                )
+            for server in started if round_ % 2 == 0 else started[::-1]:
+                todo = floor_cases if server is floor else cases
                 for name, (path, headers) in todo.items():
                     sample = wrk(server.url(path), args.seconds, args.connections, headers)
                     results.setdefault((server.label, name), []).append(sample)
     finally:
-        for server in [floor, *servers]:
+        for server in started:
             stop(server)
 
     if args.pg:
         pay_rows(args, env, log, keys, results)
 
-    bare = statistics.median(s.rps for s in results[(floor.label, "bare view")])
-    floor_rps = statistics.median(s.rps for s in results[(floor.label, "floor view")])
+    bare = statistics.median(s.rps for s in results[(str(FLOOR["label"]), "bare view")])
+    floor_rps = statistics.median(s.rps for s in results[(str(FLOOR["label"]), "floor view")])
     print()
     print(
         f"wrk -c{args.connections}, {args.seconds} s x {args.rounds} alternating rounds, "
