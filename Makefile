@@ -1,4 +1,7 @@
 # Two commands: `make demo` runs the product, `make test` runs the whole suite.
+# The web server is granian (ASGI: pages, API and the /ws/ websockets in one process), measured
+# fastest of the servers that keep websockets working (bench/RESULTS.md). The demo runs one
+# worker: its in-memory channel layer does not cross processes (production: Redis, N workers).
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -33,7 +36,8 @@ demo: install
 	@trap 'kill 0' INT TERM EXIT; \
 	$(VENV)/bin/celery -A config worker --loglevel=INFO --pool=solo --without-gossip --without-mingle & \
 	$(VENV)/bin/celery -A config beat --loglevel=INFO & \
-	$(VENV)/bin/daphne --no-server-name -b 127.0.0.1 -p $(PORT) config.asgi:application
+	$(VENV)/bin/granian --interface asginl --host 127.0.0.1 --port $(PORT) --workers 1 \
+		--log-level warning config.asgi:application
 
 # One file or test: make test ARGS="tests/payments/test_wallet.py -k race"
 test: install

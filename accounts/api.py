@@ -29,6 +29,9 @@ class FixedWindowThrottle(SimpleRateThrottle):
 
     window_end = 0.0
     now = 0.0
+    # Set by SimpleRateThrottle.__init__ from the rate ("300/min": 300 and 60).
+    num_requests: int
+    duration: int
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if self.rate is None:

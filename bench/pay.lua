@@ -4,7 +4,8 @@
 -- Pay and no key is ever sent twice. Counts: `paid` (201) and `refused` (anything else).
 local queue = {}
 local counter = 0
-local paid, refused = 0, 0
+-- Globals, so that done() can read each thread's counts.
+paid, refused, created = 0, 0, 0
 local thread_id = 0
 local create_body = '{"email": "bench@example.com", "items": [{"sku": "mug-classic", "quantity": 1}]}'
 local pay_body = '{"method": "card", "payment_method": "pm_card_visa"}'
@@ -38,6 +39,7 @@ function response(status, headers, body)
   if status == 201 and string.find(body, '"client_secret"', 1, true) then
     local number = string.match(body, '"number"%s*:%s*"([^"]+)"')
     local secret = string.match(body, '"client_secret"%s*:%s*"([^"]+)"')
+    created = created + 1
     table.insert(queue, { number = number, secret = secret })
   elseif status == 201 then
     paid = paid + 1
@@ -47,10 +49,11 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local p, r = 0, 0
+  local p, r, c = 0, 0, 0
   for _, thread in ipairs(threads) do
     p = p + (thread:get("paid") or 0)
     r = r + (thread:get("refused") or 0)
+    c = c + (thread:get("created") or 0)
   end
-  io.write(string.format("Pays: %d paid, %d refused\n", p, r))
+  io.write(string.format("Pays: %d orders created, %d paid, %d refused\n", c, p, r))
 end

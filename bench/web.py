@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Serve the project the ways that keep websockets working, side by side, and drive them with wrk.
 
-    make bench-web                       # or: .venv/bin/python bench/web.py [--rounds 3 --seconds 4]
-    make bench-web BENCH_ARGS="--servers chosen,daphne --pg postgres://postgres@127.0.0.1:5432/db"
+    make bench-web               # or: .venv/bin/python bench/web.py [--rounds 3 --seconds 4]
+    make bench-web BENCH_ARGS="--servers granian,daphne --pg postgres://postgres@127.0.0.1:5432/db"
 
 One run, one throwaway SQLite database (DEBUG off, collected static files, the demo catalogue)
 shared by every server; the floor (bench/floor.py: Django's default middleware, a template, one
@@ -61,19 +61,28 @@ def gunicorn_sync(app: str) -> list[str]:
     return [str(BIN / "gunicorn"), *GUNICORN, "--workers", str(2 * CPUS + 1), app]
 
 
+def granian(app: str, interface: str = "asginl") -> list[str]:
+    # One process per CPU; HTTP and websockets in the same process (the production command in
+    # the README and docs/deploy.md). asginl: ASGI without the lifespan protocol, which Django
+    # does not speak (granian warns on every start otherwise).
+    return [
+        str(BIN / "granian"),
+        "--interface",
+        interface,
+        "--workers",
+        str(CPUS),
+        "--log-level",
+        "warning",
+        "--host",
+        "127.0.0.1",
+        app,
+    ]
+
+
 SERVERS: dict[str, dict[str, object]] = {
-    "chosen": {
-        "label": "gunicorn sync + uvicorn /ws/",
-        "http": lambda port: [*gunicorn_sync("config.wsgi:application"), "-b", f"127.0.0.1:{port}"],
-        "ws": lambda port: [
-            str(BIN / "uvicorn"),
-            "--no-access-log",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "config.asgi:application",
-        ],
+    "granian": {
+        "label": "granian ASGI (chosen)",
+        "http": lambda port: [*granian("config.asgi:application"), "--port", str(port)],
     },
     "daphne": {
         "label": "daphne (before)",
@@ -101,27 +110,25 @@ SERVERS: dict[str, dict[str, object]] = {
             "config.asgi:application",
         ],
     },
-    "granian": {
-        "label": "granian ASGI",
-        "http": lambda port: [
-            str(BIN / "granian"),
-            "--interface",
-            "asgi",
+    "gunicorn-split": {
+        "label": "gunicorn sync + uvicorn /ws/",
+        "http": lambda port: [*gunicorn_sync("config.wsgi:application"), "-b", f"127.0.0.1:{port}"],
+        "ws": lambda port: [
+            str(BIN / "uvicorn"),
+            "--no-access-log",
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
-            "--workers",
-            str(CPUS),
-            "--no-ws",
-            "--log-level",
-            "warning",
             "config.asgi:application",
         ],
     },
 }
-FLOOR = {"label": "floor (plain Django)", "http": lambda port: [
-    *gunicorn_sync("bench.floor_wsgi:application"), "-b", f"127.0.0.1:{port}"]}
+# Served the way the chosen server serves the project.
+FLOOR = {
+    "label": "floor (plain Django)",
+    "http": lambda port: [*granian("bench.floor_wsgi:asgi_application"), "--port", str(port)],
+}
 
 
 @dataclass
@@ -218,7 +225,9 @@ def paid_order(port: int) -> str:
         port,
         "POST",
         "/api/v1/orders/",
-        json.dumps({"email": "bench@example.com", "items": [{"sku": "mug-classic", "quantity": 1}]}),
+        json.dumps(
+            {"email": "bench@example.com", "items": [{"sku": "mug-classic", "quantity": 1}]}
+        ),
         {"Content-Type": "application/json"},
     )
     assert status == 201, (status, text)
@@ -434,7 +443,9 @@ def pay_rows(
         try:
             wrk(server.url("/api/v1/orders/"), 1, args.connections, [], script)
             for _ in range(args.rounds):
-                sample = wrk(server.url("/api/v1/orders/"), args.seconds, args.connections, [], script)
+                sample = wrk(
+                    server.url("/api/v1/orders/"), args.seconds, args.connections, [], script
+                )
                 results.setdefault((server.label, "pay submit (PG)"), []).append(sample)
         finally:
             stop(server)

@@ -64,9 +64,7 @@ def test_each_request_costs_two_cache_calls_and_no_query_however_full_the_window
     monkeypatch, shop, django_assert_num_queries
 ):
     cache.clear()
-    monkeypatch.setattr(
-        AnonThrottle, "THROTTLE_RATES", {"anon": "1000/min", "user": "1000/min"}
-    )
+    monkeypatch.setattr(AnonThrottle, "THROTTLE_RATES", {"anon": "1000/min", "user": "1000/min"})
     counting = CountingCache()
     monkeypatch.setattr(AnonThrottle, "cache", counting)
     monkeypatch.setattr(UserThrottle, "cache", counting)
