@@ -1,7 +1,8 @@
 # Two commands: `make demo` runs the product, `make test` runs the whole suite.
-# The web server is granian (ASGI: pages, API and the /ws/ websockets in one process), measured
-# fastest of the servers that keep websockets working (bench/RESULTS.md). The demo runs one
-# worker: its in-memory channel layer does not cross processes (production: Redis, N workers).
+# The web server is uvicorn (ASGI: pages, API and the /ws/ websockets in one process), measured
+# ahead of daphne among the servers that keep websockets working and the Server header silent
+# (bench/RESULTS.md). The demo runs one worker: its in-memory channel layer does not cross
+# processes (production: Redis, one worker per CPU).
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -36,8 +37,8 @@ demo: install
 	@trap 'kill 0' INT TERM EXIT; \
 	$(VENV)/bin/celery -A config worker --loglevel=INFO --pool=solo --without-gossip --without-mingle & \
 	$(VENV)/bin/celery -A config beat --loglevel=INFO & \
-	$(VENV)/bin/granian --interface asginl --host 127.0.0.1 --port $(PORT) --workers 1 \
-		--log-level warning config.asgi:application
+	$(VENV)/bin/uvicorn --no-server-header --lifespan off --host 127.0.0.1 --port $(PORT) \
+		--workers 1 config.asgi:application
 
 # One file or test: make test ARGS="tests/payments/test_wallet.py -k race"
 test: install

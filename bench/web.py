@@ -2,7 +2,7 @@
 """Serve the project the ways that keep websockets working, side by side, and drive them with wrk.
 
     make bench-web               # or: .venv/bin/python bench/web.py [--rounds 3 --seconds 4]
-    make bench-web BENCH_ARGS="--servers granian,daphne --pg postgres://postgres@127.0.0.1:5432/db"
+    make bench-web BENCH_ARGS="--servers uvicorn,daphne --pg postgres://postgres@127.0.0.1:5432/db"
 
 One run, one throwaway SQLite database (DEBUG off, collected static files, the demo catalogue)
 shared by every server; the floor (bench/floor.py: Django's default middleware, a template, one
@@ -61,14 +61,29 @@ def gunicorn_sync(app: str) -> list[str]:
     return [str(BIN / "gunicorn"), *GUNICORN, "--workers", str(2 * CPUS + 1), app]
 
 
-def granian(app: str, interface: str = "asginl") -> list[str]:
-    # One process per CPU; HTTP and websockets in the same process (the production command in
-    # the README and docs/deploy.md). asginl: ASGI without the lifespan protocol, which Django
-    # does not speak (granian warns on every start otherwise).
+def uvicorn(app: str) -> list[str]:
+    # The production command (README, docs/deploy.md): one process per CPU, HTTP and websockets
+    # in the same process, no Server header, no lifespan (Django does not speak it).
+    return [
+        str(BIN / "uvicorn"),
+        "--no-server-header",
+        "--no-access-log",
+        "--lifespan",
+        "off",
+        "--workers",
+        str(CPUS),
+        "--host",
+        "127.0.0.1",
+        app,
+    ]
+
+
+def granian(app: str) -> list[str]:
+    # asginl: ASGI without the lifespan protocol. Granian always sends `server: granian`.
     return [
         str(BIN / "granian"),
         "--interface",
-        interface,
+        "asginl",
         "--workers",
         str(CPUS),
         "--log-level",
@@ -80,9 +95,9 @@ def granian(app: str, interface: str = "asginl") -> list[str]:
 
 
 SERVERS: dict[str, dict[str, object]] = {
-    "granian": {
-        "label": "granian ASGI (chosen)",
-        "http": lambda port: [*granian("config.asgi:application"), "--port", str(port)],
+    "uvicorn": {
+        "label": "uvicorn ASGI (chosen)",
+        "http": lambda port: [*uvicorn("config.asgi:application"), "--port", str(port)],
     },
     "daphne": {
         "label": "daphne (before)",
@@ -110,6 +125,10 @@ SERVERS: dict[str, dict[str, object]] = {
             "config.asgi:application",
         ],
     },
+    "granian": {
+        "label": "granian ASGI (Server hdr)",
+        "http": lambda port: [*granian("config.asgi:application"), "--port", str(port)],
+    },
     "gunicorn-split": {
         "label": "gunicorn sync + uvicorn /ws/",
         "http": lambda port: [*gunicorn_sync("config.wsgi:application"), "-b", f"127.0.0.1:{port}"],
@@ -127,7 +146,7 @@ SERVERS: dict[str, dict[str, object]] = {
 # Served the way the chosen server serves the project.
 FLOOR = {
     "label": "floor (plain Django)",
-    "http": lambda port: [*granian("bench.floor_wsgi:asgi_application"), "--port", str(port)],
+    "http": lambda port: [*uvicorn("bench.floor_wsgi:asgi_application"), "--port", str(port)],
 }
 
 

@@ -1,4 +1,4 @@
-"""The production server the README and `make demo` run (granian, ASGI) serves the whole project
+"""The production server the README and `make demo` run (uvicorn, ASGI) serves the whole project
 from one process: a page, the API, static files, and the live-status websocket with its origin
 check. Started for real, as `make demo` starts it, on a throwaway SQLite database."""
 
@@ -41,18 +41,17 @@ def _get(port: int, path: str, **kwargs) -> tuple[int, dict[str, str], str]:
     )
 
 
-def test_make_demo_runs_granian_with_one_worker():
+def test_make_demo_runs_uvicorn_with_one_worker():
     # One worker: the demo's in-memory channel layer does not cross processes.
-    assert re.search(
-        r"\$\(VENV\)/bin/granian --interface asginl --host 127\.0\.0\.1 --port \$\(PORT\) "
-        r"--workers 1 \\\n\t\t--log-level warning config\.asgi:application",
-        MAKEFILE,
-    )
+    assert (
+        "\t$(VENV)/bin/uvicorn --no-server-header --lifespan off --host 127.0.0.1 --port $(PORT) "
+        "\\\n\t\t--workers 1 config.asgi:application\n"
+    ) in MAKEFILE
     assert "daphne" not in MAKEFILE.split("demo: install", 1)[1].split("\n\n", 1)[0]
 
 
 @pytest.fixture(scope="module")
-def granian(tmp_path_factory):
+def uvicorn(tmp_path_factory):
     var = tmp_path_factory.mktemp("serve")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
@@ -66,12 +65,13 @@ def granian(tmp_path_factory):
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    log = (var / "granian.log").open("wb")
+    log = (var / "uvicorn.log").open("wb")
     server = subprocess.Popen(
         [
-            str(BIN / "granian"),
-            "--interface",
-            "asginl",
+            str(BIN / "uvicorn"),
+            "--no-server-header",
+            "--lifespan",
+            "off",
             "--host",
             "127.0.0.1",
             "--port",
@@ -93,8 +93,8 @@ def granian(tmp_path_factory):
                 _get(port, "/favicon.ico")
                 break
             except OSError:
-                assert server.poll() is None, (var / "granian.log").read_text()
-                assert time.monotonic() < deadline, "granian did not answer within 60 s"
+                assert server.poll() is None, (var / "uvicorn.log").read_text()
+                assert time.monotonic() < deadline, "uvicorn did not answer within 60 s"
                 time.sleep(0.2)
         yield port
     finally:
@@ -103,11 +103,12 @@ def granian(tmp_path_factory):
         log.close()
 
 
-def test_granian_serves_pages_api_static_and_the_live_status_websocket(granian):
-    port = granian
+def test_uvicorn_serves_pages_api_static_and_the_live_status_websocket(uvicorn):
+    port = uvicorn
     status, headers, page = _get(port, "/")
     assert status == 200 and 'value="mug-classic"' in page
     assert "default-src 'self'" in headers["content-security-policy"]
+    assert "server" not in headers
     css = re.search(r'href="(/static/css/[^"]+)"', page)
     assert css and _get(port, css.group(1))[0] == 200
 
@@ -130,6 +131,6 @@ def test_granian_serves_pages_api_static_and_the_live_status_websocket(granian):
 
     told = asyncio.run(listen(f"http://127.0.0.1:{port}"))
     assert told == {"order": order["number"], "status": "pending", "attempt": ""}
-    # Another site's page may not open it (channels' origin check runs under granian too).
+    # Another site's page may not open it (channels' origin check runs under uvicorn too).
     with pytest.raises(websockets.exceptions.InvalidStatus):
         asyncio.run(listen("http://evil.example"))
