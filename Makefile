@@ -1,4 +1,8 @@
 # Two commands: `make demo` runs the product, `make test` runs the whole suite.
+# The web server is uvicorn (ASGI: pages, API and the /ws/ websockets in one process), measured
+# ahead of daphne among the servers that keep websockets working and the Server header silent
+# (bench/RESULTS.md). The demo runs one worker: its in-memory channel layer does not cross
+# processes (production: Redis, one worker per CPU).
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -8,7 +12,7 @@ PORT ?= 8000
 export PORT
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: demo test install lint messages bench clean
+.PHONY: demo test install lint messages bench bench-web clean
 
 $(VENV)/.installed: requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (set PYTHON=python3.12 to use another 3.11-3.13)"; exit 1; }
@@ -33,7 +37,8 @@ demo: install
 	@trap 'kill 0' INT TERM EXIT; \
 	$(VENV)/bin/celery -A config worker --loglevel=INFO --pool=solo --without-gossip --without-mingle & \
 	$(VENV)/bin/celery -A config beat --loglevel=INFO & \
-	$(VENV)/bin/daphne --no-server-name -b 127.0.0.1 -p $(PORT) config.asgi:application
+	$(VENV)/bin/uvicorn --no-server-header --lifespan off --host 127.0.0.1 --port $(PORT) \
+		--workers 1 config.asgi:application
 
 # One file or test: make test ARGS="tests/payments/test_wallet.py -k race"
 test: install
@@ -51,6 +56,11 @@ messages: install
 
 bench: install
 	$(PY) bench/run.py
+
+# The production servers side by side under wrk (bench/web.py; results in bench/RESULTS.md).
+# BENCH_ARGS="--pg postgres://..." adds the pay submit on PostgreSQL.
+bench-web: install
+	$(PY) bench/web.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -159,7 +159,10 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "checkout.context_processors.cart",
             ],
-            "libraries": {"shopper_time": "config.templatetags.shopper_time"},
+            "libraries": {
+                "shopper_time": "config.templatetags.shopper_time",
+                "links": "config.templatetags.links",
+            },
         },
     },
 ]
@@ -206,6 +209,11 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "checkout.sqlite3"),
+            # Kept open between requests: opening a SQLite connection (and running the PRAGMAs
+            # below on it) on every request cost a sync worker more than the page's own query,
+            # and several worker processes opening at once queued on the file's locks.
+            "CONN_MAX_AGE": env_int("SQLITE_CONN_MAX_AGE", 600),
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,

@@ -59,3 +59,45 @@ def test_page_weights(client, shop):
     assert sum((STATIC / name).stat().st_size for name in loaded) < 6_000
     for script in (STATIC / "js").glob("*.js"):
         assert script.stat().st_size < 8_000, script.name
+
+
+def test_product_list_reverses_no_url_and_renders_one_token_and_label_per_page(client, shop):
+    """Rendering and reversing were most of the product list's time: per product, a form with
+    its own CSRF token, a reversed URL and a translated label. Now one form for the page and
+    the header's URLs are reversed once per process."""
+    from django.urls.resolvers import URLResolver
+
+    for i in range(30):
+        ProductFactory(sku=f"extra-{i}")
+    client.get("/")  # the first page of the process reverses the header's URLs once
+    calls = []
+    original = URLResolver._reverse_with_prefix
+
+    def counting(self, lookup_view, _prefix, *args, **kwargs):
+        calls.append(lookup_view)
+        return original(self, lookup_view, _prefix, *args, **kwargs)
+
+    URLResolver._reverse_with_prefix = counting
+    try:
+        page = client.get("/").content.decode()
+    finally:
+        URLResolver._reverse_with_prefix = original
+    assert calls == []
+    # 32 products: the add-to-cart form and the language form, each one token.
+    assert page.count('name="csrfmiddlewaretoken"') == 2
+    assert page.count('name="sku" value="') == 32
+    assert page.count('action="/cart/update/"') == 1
+    assert page.count(">Add to cart</button>") == 32
+
+
+def test_a_link_follows_the_script_prefix():
+    from django.template import Context, Template
+    from django.urls import set_script_prefix
+
+    template = Template("{% load links %}{% link 'checkout:cart' %}")
+    assert template.render(Context()) == "/cart/"
+    set_script_prefix("/shop/")
+    try:
+        assert template.render(Context()) == "/shop/cart/"
+    finally:
+        set_script_prefix("/")

@@ -238,13 +238,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _makefile_daphne_options() -> list[str]:
-    """The options `make demo` starts daphne with (the line this test guards)."""
-    for line in (ROOT / "Makefile").read_text().splitlines():
-        if "/bin/daphne " in line:
+def _makefile_server_options() -> list[str]:
+    """The options `make demo` starts uvicorn with (the line this test guards; the command
+    continues on the next line after a backslash)."""
+    makefile = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    for line in makefile.splitlines():
+        if "/bin/uvicorn " in line:
             words = shlex.split(line.strip())
-            return [w for w in words[1:] if w.startswith("--")]
-    raise AssertionError("no daphne command in the Makefile")
+            return [w for w in words[1:] if w in ("--no-server-header",)]
+    raise AssertionError("no uvicorn command in the Makefile")
 
 
 def _server_header(tmp_path, options: list[str]) -> tuple[int, str | None]:
@@ -255,10 +257,10 @@ def _server_header(tmp_path, options: list[str]) -> tuple[int, str | None]:
         "VAR_DIR": str(tmp_path / "var"),
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    log = (tmp_path / "daphne.log").open("w")
+    log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", *options, "-b", "127.0.0.1", "-p", str(port)]
-        + ["config.asgi:application"],
+        [sys.executable, "-m", "uvicorn", *options, "--lifespan", "off"]
+        + ["--host", "127.0.0.1", "--port", str(port), "config.asgi:application"],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -267,12 +269,12 @@ def _server_header(tmp_path, options: list[str]) -> tuple[int, str | None]:
     try:
         deadline = time.monotonic() + 30
         while True:
-            assert process.poll() is None, (tmp_path / "daphne.log").read_text()[-2000:]
+            assert process.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 break
             except OSError:
-                assert time.monotonic() < deadline, "daphne did not start within 30 s"
+                assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
                 time.sleep(0.2)
         # /healthz needs no database rows; any answer shows the headers.
         request = urllib.request.Request(f"http://127.0.0.1:{port}/static/css/site.css")
@@ -289,13 +291,13 @@ def _server_header(tmp_path, options: list[str]) -> tuple[int, str | None]:
 
 @pytest.mark.worker
 def test_the_server_header_names_no_software(tmp_path):
-    options = _makefile_daphne_options()
-    assert "--no-server-name" in options
+    options = _makefile_server_options()
+    assert "--no-server-header" in options
     status, server = _server_header(tmp_path, options)
     assert (status, server) == (200, None)
 
 
 @pytest.mark.worker
-def test_without_the_option_daphne_would_name_itself(tmp_path):
+def test_without_the_option_uvicorn_would_name_itself(tmp_path):
     """The control for the test above: the header it proves absent is otherwise there."""
-    assert _server_header(tmp_path, []) == (200, "daphne")
+    assert _server_header(tmp_path, []) == (200, "uvicorn")
