@@ -1,0 +1,193 @@
+"""Hostile input against our own OpenAPI schema: schemathesis generates requests for every
+operation from the schema the app serves, sends them through the real WSGI stack (middleware,
+CSRF, throttles, the error handler) and checks each answer: never a 5xx, a status the schema
+declares, a declared content type, a body matching the declared schema.
+
+Each operation runs for each caller: a guest without the secret, a guest holding the order's
+secret (X-Client-Secret), the signed-in owner (session cookie + CSRF token) and an admin (who may
+refund). Half of the examples name the seeded order and payment, so object endpoints are reached
+with real ids, not only random 404s. Positive and negative (schema-violating) data both run.
+
+Cost: a bounded number of examples per operation (EXAMPLES below, deterministic), about 40 s on
+SQLite on an idle machine. SCHEMATHESIS_EXAMPLES=200 SCHEMATHESIS_RANDOM=1 explores further.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+import schemathesis
+from django.conf import settings
+from django.core.wsgi import get_wsgi_application
+from django.test import Client
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from checkout import services as checkout_services
+from checkout.models import Order
+from payments.models import PaymentAttempt
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "12"))
+RANDOM = os.environ.get("SCHEMATHESIS_RANDOM") == "1"
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+CSRF = "c" * 32  # an unmasked token: Django accepts the same 32 characters in cookie and header
+
+
+def _schema_dict() -> dict[str, Any]:
+    """The schema exactly as /api/schema/?format=json serves it (same generator, same renderer)."""
+    raw = SchemaGenerator().get_schema(request=None, public=True)
+    return json.loads(OpenApiJsonRenderer().render(raw, renderer_context={}))
+
+
+SCHEMA = schemathesis.openapi.from_dict(_schema_dict())
+OPERATIONS = sorted(
+    (result.ok() for result in SCHEMA.get_all_operations()), key=lambda op: op.label
+)
+def _test_id(operation) -> str:
+    """GET /api/v1/orders/{number}/ -> GET-orders-number (usable with pytest -k)."""
+    path = operation.path.removeprefix("/api/v1/").strip("/")
+    return "-".join([operation.method.upper(), *path.replace("{", "").replace("}", "").split("/")])
+
+
+
+
+def _can_be_negated(operation) -> bool:
+    """Whether anything sent can break the schema: a body, or a parameter narrower than any
+    string (a plain string path segment or header takes every value a URL or header can carry)."""
+    if operation.body:
+        return True
+    return any(p.definition.get("schema") != {"type": "string"} for p in operation.iter_parameters())
+
+
+CASES = [
+    pytest.param(operation, mode, id=f"{_test_id(operation)}-{mode.value}")
+    for operation in OPERATIONS
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    if mode == GenerationMode.POSITIVE or _can_be_negated(operation)
+]
+
+
+def test_the_schema_under_test_is_the_one_the_app_serves(client):
+    served = client.get("/api/schema/?format=json")
+    assert served.status_code == 200
+    assert served.json() == _schema_dict()
+    assert [op.label for op in OPERATIONS] == [
+        "GET /api/v1/orders/{number}/",
+        "GET /api/v1/orders/{number}/payment-methods/",
+        "GET /api/v1/payments/{public_id}/",
+        "GET /api/v1/products/",
+        "POST /api/v1/orders/",
+        "POST /api/v1/orders/{number}/payments/",
+        "POST /api/v1/payments/{public_id}/refunds/",
+    ]
+
+
+@pytest.fixture
+def seeded(shop, alice, carol):
+    """alice's order with a paid card payment, and a guest's order with its secret."""
+    mug = shop["products"]["mug"]
+    own = checkout_services.order_create(
+        items=[(mug, 2)], email="alice@example.com", user=alice, language="en"
+    )
+    guest = checkout_services.order_create(
+        items=[(mug, 1)], email="guest@example.com", user=None, language="en"
+    )
+    api = Client()
+    api.force_login(alice)
+    paid = api.post(
+        f"/api/v1/orders/{own.number}/payments/",
+        {"method": "card", "payment_method": "pm_card_visa"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="seed",
+    )
+    assert paid.status_code == 201, paid.content
+    attempt = PaymentAttempt.objects.get(order=own)
+    assert attempt.status == PaymentAttempt.Status.SUCCEEDED
+    return {"own": own, "guest": guest, "attempt": attempt}
+
+
+def _session_cookies(user) -> dict[str, str]:
+    browser = Client()
+    browser.force_login(user)
+    return {settings.SESSION_COOKIE_NAME: browser.cookies[settings.SESSION_COOKIE_NAME].value}
+
+
+def _caller(who: str, seeded: dict[str, Any], alice, carol) -> tuple[dict, dict, dict]:
+    """(headers, cookies, path parameters of the seeded objects) for one caller."""
+    own: Order = seeded["own"]
+    guest: Order = seeded["guest"]
+    payment = str(seeded["attempt"].public_id)
+    csrf_headers = {"X-CSRFToken": CSRF}
+    csrf_cookies = {settings.CSRF_COOKIE_NAME: CSRF}
+    if who == "guest":
+        return {}, {}, {"number": guest.number, "public_id": payment}
+    if who == "guest_with_secret":
+        secret = guest.client_secret
+        return (
+            {"X-Client-Secret": secret},
+            {},
+            {"number": guest.number, "public_id": payment},
+        )
+    if who == "owner":
+        return (
+            csrf_headers,
+            {**csrf_cookies, **_session_cookies(alice)},
+            {"number": own.number, "public_id": payment},
+        )
+    assert who == "admin"
+    return (
+        csrf_headers,
+        {**csrf_cookies, **_session_cookies(carol)},
+        {"number": own.number, "public_id": payment},
+    )
+
+
+@pytest.mark.parametrize("who", ["guest", "guest_with_secret", "owner", "admin"])
+@pytest.mark.parametrize(("operation", "mode"), CASES)
+def test_every_answer_is_declared(operation, mode, who, seeded, alice, carol):
+    headers, cookies, known = _caller(who, seeded, alice, carol)
+    app = get_wsgi_application()
+    names = {p.name for p in operation.path_parameters}
+    known = {name: value for name, value in known.items() if name in names}
+    random_ids = operation.as_strategy(mode, headers=headers, cookies=cookies)
+    real_ids = operation.as_strategy(
+        mode, headers=headers, cookies=cookies, path_parameters=known
+    )
+    # A negative case must break something: with the ids fixed, a GET has nothing else to break.
+    if known and (mode == GenerationMode.POSITIVE or operation.body):
+        strategy = st.one_of(real_ids, random_ids)
+    else:
+        strategy = random_ids
+
+    @hypothesis_settings(
+        max_examples=EXAMPLES,
+        derandomize=not RANDOM,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def run(case):
+        case.call_and_validate(checks=CHECKS, app=app)
+
+    run()
