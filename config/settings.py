@@ -517,6 +517,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "checkout.models.OrderStatus",
         "RefundStatusEnum": "payments.models.Refund.Status",
+        "PaymentStatusEnum": "payments.models.PaymentAttempt.Status",
     },
 }
 
