@@ -92,13 +92,16 @@ class AutoSchema(SpectacularAutoSchema):
         # extend_schema subclasses this class and overrides get_response_serializers, so the
         # common answers are merged here, after the view's own are laid out.
         responses: dict[str, Any] = super()._get_response_bodies(direction)
-        declared = self.get_response_serializers()
-        declared = declared if isinstance(declared, dict) else {}
+        overrides: Any = self.get_response_serializers()
+        declared: dict[Any, Any] = overrides if isinstance(overrides, dict) else {}
         for status, common in error_responses(*self._common_codes()).items():
             existing = declared.get(status)
             if str(status) in responses and not isinstance(existing, ErrorResponse):
                 continue  # the view documents this status with a body of its own
-            codes = [*common.codes, *(existing.codes if isinstance(existing, ErrorResponse) else [])]
+            codes = [
+                *common.codes,
+                *(existing.codes if isinstance(existing, ErrorResponse) else []),
+            ]
             responses[str(status)] = self._get_response_for_code(
                 ErrorResponse(codes), str(status), direction=direction
             )

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the permission table is one row per line, read across)
 """Who may open what: every URL that names an object (an order, a payment, a ticket, a chat, an
 address, a token) × the cast → the status each one gets, written out by hand, and nothing of the
 owner's in an answer to somebody else.
@@ -22,8 +23,8 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Q
 from django.contrib.auth.tokens import default_token_generator
+from django.db.models import Q
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 from django.utils import timezone
@@ -348,7 +349,9 @@ def test_who_may_listen(path: str, who: str, world):
     headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
     client = _client_for(who, world)
     if settings.SESSION_COOKIE_NAME in client.cookies:
-        cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        cookie = (
+            f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        )
         headers.append((b"cookie", cookie.encode()))
 
     async def connect() -> tuple[bool, dict | None]:
@@ -363,4 +366,8 @@ def test_who_may_listen(path: str, who: str, world):
     if not connected:
         return
     if path == "/ws/orders/{order}/":
-        assert first == {"order": world["fill"]["order"], "status": "pending", "attempt": "requires_action"}
+        assert first == {
+            "order": world["fill"]["order"],
+            "status": "pending",
+            "attempt": "requires_action",
+        }

@@ -63,12 +63,12 @@ SCHEMA = schemathesis.openapi.from_dict(_schema_dict())
 OPERATIONS = sorted(
     (result.ok() for result in SCHEMA.get_all_operations()), key=lambda op: op.label
 )
+
+
 def _test_id(operation) -> str:
     """GET /api/v1/orders/{number}/ -> GET-orders-number (usable with pytest -k)."""
     path = operation.path.removeprefix("/api/v1/").strip("/")
     return "-".join([operation.method.upper(), *path.replace("{", "").replace("}", "").split("/")])
-
-
 
 
 def _can_be_negated(operation) -> bool:
@@ -76,7 +76,9 @@ def _can_be_negated(operation) -> bool:
     string (a plain string path segment or header takes every value a URL or header can carry)."""
     if operation.body:
         return True
-    return any(p.definition.get("schema") != {"type": "string"} for p in operation.iter_parameters())
+    return any(
+        p.definition.get("schema") != {"type": "string"} for p in operation.iter_parameters()
+    )
 
 
 CASES = [
@@ -184,7 +186,12 @@ SUCCESS = {
         "owner": "some",
         "admin": "some",
     },
-    "GET-products": {"guest": "some", "guest_with_secret": "some", "owner": "some", "admin": "some"},
+    "GET-products": {
+        "guest": "some",
+        "guest_with_secret": "some",
+        "owner": "some",
+        "admin": "some",
+    },
     "POST-orders": {"guest": "any", "guest_with_secret": "any", "owner": "any", "admin": "any"},
     "POST-orders-number-payments": {
         "guest": "never",
@@ -213,9 +220,7 @@ def test_every_answer_is_declared(operation, mode, who, seeded, alice, carol):
     names = {p.name for p in operation.path_parameters}
     known = {name: value for name, value in known.items() if name in names}
     random_ids = operation.as_strategy(mode, headers=headers, cookies=cookies)
-    real_ids = operation.as_strategy(
-        mode, headers=headers, cookies=cookies, path_parameters=known
-    )
+    real_ids = operation.as_strategy(mode, headers=headers, cookies=cookies, path_parameters=known)
     # A negative case must break something: with the ids fixed, a GET has nothing else to break.
     if known and (mode == GenerationMode.POSITIVE or operation.body):
         strategy = st.one_of(real_ids, random_ids)
