@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 import schemathesis
 from django.conf import settings
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
@@ -158,6 +160,17 @@ def test_an_api_address_that_names_nothing_is_the_json_404_and_a_page_stays_html
 
 
 @pytest.fixture
+def in_process_connection():
+    """The requests run in the test's own database transaction, as Django's test client runs
+    them: a WSGI request's end must not close the test's connection (on PostgreSQL it would)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def seeded(shop, alice, carol):
     """alice's order with a paid card payment, and a guest's order with its secret."""
     mug = shop["products"]["mug"]
@@ -267,7 +280,9 @@ def test_the_success_table_names_every_operation():
 
 @pytest.mark.parametrize("who", ["guest", "guest_with_secret", "owner", "admin"])
 @pytest.mark.parametrize(("operation", "mode"), CASES)
-def test_every_answer_is_declared(operation, mode, who, seeded, alice, carol):
+def test_every_answer_is_declared(
+    operation, mode, who, seeded, alice, carol, in_process_connection
+):
     headers, cookies, known = _caller(who, seeded, alice, carol)
     app = get_wsgi_application()
     names = {p.name for p in operation.path_parameters}
