@@ -61,6 +61,9 @@ class Row:
 ROWS = [
     #   route                                           method  url                                             owner stranger key  guest agent admin
     # The order pages (checkout.selectors.order_visible_to: owner, staff, the session, the key).
+    # NOTE: the POSTs reuse the read rule, so staff (an agent with view permissions only) may
+    # resume a customer's order into their own checkout or cancel its unfinished payment; the
+    # rows pin today's answers (302) until that is decided.
     Row("orders/<str:number>/",                         "GET",  "/orders/{order}/",                             200,  404,     200, 404,  200,  200),
     Row("orders/<str:number>/pay/",                     "POST", "/orders/{order}/pay/",                         302,  404,     302, 404,  302,  302),
     Row("orders/<str:number>/pay-another-way/",         "POST", "/orders/{order}/pay-another-way/",             302,  404,     302, 404,  302,  302),
