@@ -114,7 +114,9 @@ DECLARED = {
     "GET /api/v1/payments/{public_id}/": ["200", "400", "404", "429"],
     "GET /api/v1/products/": ["200", "400", "429"],
     "POST /api/v1/orders/": ["201", "400", "403", "409", "415", "429"],
-    "POST /api/v1/orders/{number}/payments/": ["200", "201", "400", "403", "404", "409", "415", "429"],
+    "POST /api/v1/orders/{number}/payments/": [
+        "200", "201", "400", "403", "404", "409", "415", "429",
+    ],
     "POST /api/v1/payments/{public_id}/refunds/": [
         "200", "201", "400", "403", "404", "409", "415", "429",
     ],
