@@ -8,8 +8,10 @@ secret (X-Client-Secret), the signed-in owner (session cookie + CSRF token) and 
 refund). Half of the examples name the seeded order and payment, so object endpoints are reached
 with real ids, not only random 404s. Positive and negative (schema-violating) data both run.
 
-Cost: a bounded number of examples per operation (EXAMPLES below, deterministic), about 40 s on
-SQLite on an idle machine. SCHEMATHESIS_EXAMPLES=200 SCHEMATHESIS_RANDOM=1 explores further.
+Cost: 12 examples per operation, caller and mode (EXAMPLES below; derandomized, so CI is
+repeatable): 49 tests, about 23 s of CPU on SQLite and 25 s on PostgreSQL (measured on the shared
+2-core box; wall time was 70-90 s there). SCHEMATHESIS_EXAMPLES=200 SCHEMATHESIS_RANDOM=1
+explores further.
 """
 
 from __future__ import annotations
