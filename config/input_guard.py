@@ -14,10 +14,14 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.defaults import bad_request
 
 logger = logging.getLogger(__name__)
+
+# The API answers in JSON, the documented error shape (config.api_schema), never an HTML page.
+API_PREFIX = "/api/"
 
 # C0 controls and DEL: never part of a path or a cookie.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -72,5 +76,8 @@ class RejectControlCharactersMiddleware:
         if where:
             # A warning, not an error: hostile input is expected and must not page anyone.
             logger.warning("Refused a control character in the %s of %r", where, request.path)
+            if request.path_info.startswith(API_PREFIX):
+                detail = _("The request contains a control character, which is not allowed.")
+                return JsonResponse({"error": "invalid", "detail": detail}, status=400)
             return bad_request(request, BadInput(where))
         return self.get_response(request)

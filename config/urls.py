@@ -10,6 +10,9 @@ from payments import withdrawal_api
 
 from . import account_export, views
 
+# An API address no route matches answers JSON (the documented error shape), pages answer HTML.
+handler404 = views.page_not_found
+
 api_v1 = [
     path("products/", checkout_api.ProductList.as_view(), name="products"),
     path("orders/", checkout_api.OrderCreate.as_view(), name="order_create"),

@@ -301,3 +301,17 @@ def favicon(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(FAVICON.read_bytes(), content_type="image/x-icon")
     response["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: an address under the API that names nothing (a payment id that is not a
+    UUID, a path no route has) answers the API's documented error shape, not an HTML page."""
+    from django.utils.translation import gettext as _
+    from django.views import defaults
+
+    from .input_guard import API_PREFIX
+
+    if request.path_info.startswith(API_PREFIX):
+        detail = _("Nothing was found at this address.")
+        return JsonResponse({"error": "not_found", "detail": detail}, status=404)
+    return defaults.page_not_found(request, exception)

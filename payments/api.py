@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotAuthenticated, NotFound, ValidationError
 from rest_framework.permissions import BasePermission
@@ -98,7 +98,56 @@ def _failure(attempt: PaymentAttempt) -> dict[str, Any] | None:
     return body
 
 
+class AmountSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(help_text="Integer amount in the currency's minor unit.")
+    currency = serializers.CharField(help_text="ISO 4217 code, e.g. USD.")
+
+
+class FailureSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    category = serializers.CharField()
+    message = serializers.CharField()
+    guidance = serializers.ListField(child=serializers.CharField())
+    retry_same_method = serializers.BooleanField()
+    alternatives = inline_serializer(
+        name="PaymentAlternative",
+        many=True,
+        fields={
+            "method": serializers.CharField(),
+            "label": serializers.CharField(),
+            "reason": serializers.CharField(),
+        },
+    )
+    retry_after = serializers.DateTimeField(
+        allow_null=True, help_text="Paused by the risk rules until then; null: ask for a review."
+    )
+
+
 class AttemptSerializer(serializers.Serializer):
+    """The attempt as the API shows it. The fields document the shape (the schema, and so
+    schemathesis, checks answers against them); to_representation builds it."""
+
+    id = serializers.UUIDField()
+    order = serializers.CharField(help_text="The order number.")
+    method = serializers.CharField(help_text="The payment method's code.")
+    amount = AmountSerializer()
+    status = serializers.ChoiceField(choices=PaymentAttempt.Status.choices)
+    action_url = serializers.CharField(
+        allow_null=True, help_text="Where the customer finishes paying (a bank or wallet page)."
+    )
+    failure = FailureSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+    timeline = inline_serializer(
+        name="PaymentTimelineEvent",
+        many=True,
+        fields={
+            "kind": serializers.CharField(),
+            "from": serializers.CharField(allow_null=True),
+            "to": serializers.CharField(allow_null=True),
+            "at": serializers.DateTimeField(),
+        },
+    )
+
     def to_representation(self, attempt: PaymentAttempt) -> dict[str, Any]:
         return {
             "id": str(attempt.public_id),
