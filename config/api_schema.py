@@ -38,7 +38,6 @@ STATUS: dict[str, int] = {
     "payment_error": 400,
     "invalid": 400,
     "not_found": 404,
-    "not_authenticated": 403,
     "throttled": 429,
     # DRF's own refusals, answered by config.api_errors with DRF's code as `error`.
     "parse_error": 400,  # a body that is not what its Content-Type says
