@@ -52,7 +52,7 @@ def test_review_shows_where_each_part_goes_then_confirm_withdraws_once(
     assert Wallet.objects.get(user=alice).balance == 800
     status = client.get(done["Location"]).content.decode()
     assert "$42.00 from your wallet: Completed" in status
-    assert status.count("Sent") >= 2
+    assert status.count("Arrived") == 2  # each part
 
 
 @pytest.mark.parametrize(
