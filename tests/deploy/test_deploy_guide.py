@@ -4,9 +4,9 @@ The guide's `sh` blocks run in order, each in a fresh bash that first loads the 
 (the guide's own loading block, pointed at a file this test writes from deploy/env.example). Each
 `sh process=…` block is a long-running process started in the background: two web machines
 (pages, API and websockets), two workers and one beat against one PostgreSQL database and one
-private Redis. Before the backup section, a customer pays once by card through stripe-python against a
-local Stripe stand-in over HTTP, reads the order from the other web machine, and an admin refunds
-it once; the backup is then restored into another database and checked there.
+private Redis. Before the backup section, a customer pays once by card through stripe-python
+against a local Stripe stand-in over HTTP, reads the order from the other web machine, and an
+admin refunds it once; the backup is then restored into another database and checked there.
 
 The structure checks at the top run everywhere (no services needed); the smoke needs PostgreSQL
 (DATABASE_URL) and runs in `.ci/run`'s second pass.
