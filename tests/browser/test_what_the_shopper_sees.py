@@ -119,7 +119,7 @@ def test_items_added_while_confirming_wait_and_then_become_a_new_order(
     context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
     page = context.new_page()
     page.goto("/")
-    page.locator("form:has(input[value='mug']) button").first.click()
+    page.locator("button[name='sku'][value='mug']").click()
     page.goto("/checkout/")
     fill(page, "pm_sim_processing")
     page.locator(".pay-button").click()
@@ -133,7 +133,7 @@ def test_items_added_while_confirming_wait_and_then_become_a_new_order(
 
     # Tea is added while the mug's payment is confirming.
     page.goto("/")
-    page.locator("form:has(input[value='tea']) button").first.click()
+    page.locator("button[name='sku'][value='tea']").click()
     page.goto("/checkout/")
     notice = page.locator("#payment-confirming")
     expect(notice).to_be_visible()
@@ -168,7 +168,7 @@ def test_card_field_is_disabled_without_javascript_while_the_card_is_down(
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
     page = context.new_page()
     page.goto("/")
-    page.locator("form:has(input[value='mug']) button").first.click()
+    page.locator("button[name='sku'][value='mug']").click()
     page.goto("/checkout/")
     expect(page.get_by_label("Card number")).to_be_disabled()
     expect(page.get_by_text("Card payments are not available right now")).to_be_visible()
