@@ -22,11 +22,10 @@ from datetime import timedelta
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission, update_last_login
+from django.contrib.auth.models import update_last_login
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
-from django.db.models import Q
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 from django.utils import timezone
@@ -34,9 +33,11 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Address
-from checkout import claims
+from checkout import claims, refund_requests
 from checkout import services as checkout_services
-from payments.models import PaymentAttempt
+from checkout.management.commands.setup_shop import support_group_setup
+from payments import services as payment_services
+from payments.models import PaymentAttempt, PaymentEvent
 from support.models import Conversation, HelpArticle, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -103,6 +104,22 @@ ROWS = [
     Row("accounts/password-reset/<uidb64>/<token>/",    "GET",  "/accounts/password-reset/{uid}/{reset}/",      302,  302,     302, 302,  302,  302),
     # Not named by a converter, but all about one person: their own data, nobody else's.
     Row("accounts/profile/export/",                     "GET",  "/accounts/profile/export/",                    200,  200,     "L", "L",  200,  200),
+    # Money back (checkout.selectors.refund_visible_to: whoever may see the refunded order).
+    # NOTE: the POSTs reuse the read rule too (as the order's above), so staff may ask "where is
+    # my refund" as themselves, or open or withdraw a customer's refund request from the
+    # customer's page (an agent who may not answer one in the admin); pinned until decided.
+    Row("money-back/<uuid:public_id>/",                 "GET",  "/money-back/{refund}/",                        200,  404,     200, 404,  200,  200),
+    Row("api/v1/refunds/<uuid:public_id>/",             "GET",  "/api/v1/refunds/{refund}/",                    200,  404,     200, 404,  200,  200),
+    Row("support/refunds/<uuid:public_id>/ask/",        "POST", "/support/refunds/{refund}/ask/",               302,  404,     302, 404,  302,  302),
+    Row("orders/<str:number>/refund-request/",          "POST", "/orders/{paid}/refund-request/",               400,  404,     400, 404,  400,  400),
+    Row("orders/<str:number>/refund-request/withdraw/", "POST", "/orders/{paid}/refund-request/withdraw/",      302,  404,     302, 404,  302,  302),
+    Row("api/v1/orders/<str:number>/refund-requests/",  "GET",  "/api/v1/orders/{paid}/refund-requests/",       200,  404,     200, 404,  200,  200),
+    Row("api/v1/orders/<str:number>/refund-requests/",  "POST", "/api/v1/orders/{paid}/refund-requests/",       400,  404,     400, 404,  400,  400),
+    # Wallet withdrawals: the owner's alone (no secret link; staff look in the admin).
+    Row("wallet/withdrawals/<uuid:public_id>/",         "GET",  "/wallet/withdrawals/{withdrawal}/",            200,  404,     "L", "L",  404,  404),
+    Row("api/v1/wallet/withdrawals/<uuid:public_id>/",  "GET",  "/api/v1/wallet/withdrawals/{withdrawal}/",     200,  404,     403, 403,  404,  404),
+    # A direct QR payment's page: the reference is the capability, as the simulator's page.
+    Row("payments/qr/<str:provider>/<str:reference>/",  "GET",  "/payments/qr/{qr_provider}/{qr_reference}/",   200,  200,     200, 200,  200,  200),
     # The admin: staff only (others are sent to the admin's sign-in), then each page's permission.
     Row("admin/payments/paymentattempt/<int:pk>/refund/", "GET", "/admin/payments/paymentattempt/{attempt_pk}/refund/", "A", "A", "A", "A", 403, 200),
     Row("admin/support/ticket/<int:pk>/reply/",         "POST", "/admin/support/ticket/{ticket_pk}/reply/",     "A",  "A",     "A", "A",  302,  302),
@@ -116,6 +133,9 @@ ROWS = [
     # routes to these rows: one per model that holds a customer's data).
     Row("admin/checkout/order/<path:object_id>/change/",  "GET", "/admin/checkout/order/{order_pk}/change/",    "A",  "A",     "A", "A",  200,  200),
     Row("admin/payments/paymentattempt/<path:object_id>/change/", "GET", "/admin/payments/paymentattempt/{attempt_pk}/change/", "A", "A", "A", "A", 200, 200),
+    Row("admin/payments/refund/<path:object_id>/change/", "GET", "/admin/payments/refund/{refund_pk}/change/",  "A",  "A",     "A", "A",  200,  200),
+    Row("admin/payments/withdrawal/<path:object_id>/change/", "GET", "/admin/payments/withdrawal/{withdrawal_pk}/change/", "A", "A", "A", "A", 200, 200),
+    Row("admin/checkout/refundrequest/<path:object_id>/change/", "GET", "/admin/checkout/refundrequest/{refund_request_pk}/change/", "A", "A", "A", "A", 200, 200),
     Row("admin/support/ticket/<path:object_id>/change/",  "GET", "/admin/support/ticket/{ticket_pk}/change/",   "A",  "A",     "A", "A",  200,  200),
 ]
 # fmt: on
@@ -159,20 +179,9 @@ def test_the_table_covers_every_url_that_names_something():
 
 
 def make_agent(user):
-    """The demo's "Support agents" group (seed_demo): view everything of the shop, answer and
-    change tickets and chats; no refunds, no accounts."""
-    group = Group.objects.create(name="Support agents")
-    group.permissions.set(
-        Permission.objects.filter(
-            Q(content_type__app_label__in=["checkout", "payments", "support", "axes"])
-            & Q(codename__startswith="view_")
-            | Q(
-                content_type__app_label="support",
-                codename__in=["answer_ticket", "change_ticket", "change_conversation"],
-            )
-        )
-    )
-    user.groups.add(group)
+    """The demo's "Support agents" group, as setup_shop makes it: view everything of the shop,
+    answer and change tickets and chats; no refunds, no accounts."""
+    user.groups.add(support_group_setup())
     return user
 
 
@@ -218,9 +227,72 @@ def world(shop, alice, mallory, bob, carol):
     article = HelpArticle.objects.create(
         slug="declined-help", title_en="When a card is declined", body_en="Call your bank."
     )
+    # Alice's second order, paid by card: $5.00 of it on its way back (a refund the provider
+    # accepted), and her request for the rest waiting for an agent.
+    paid = checkout_services.order_create(
+        items=[(shop["products"]["tea"], 1)], email="alice@example.com", user=alice
+    )
+    paid_attempt = payment_services.attempt_pay(
+        order=paid,
+        method=shop["methods"]["card"],
+        idempotency_key="matrix-paid",
+        payment_method="pm_card_visa",
+    )
+    refund = payment_services.refund_create(
+        attempt=paid_attempt,
+        amount=500,
+        destination="original",
+        reason="asked",
+        actor="staff:carol@example.com",
+        idempotency_key="matrix-refund",
+    )
+    refund_request = refund_requests.refund_request_open(
+        order=paid, reason="The tea was cold", user=alice, amount=None
+    )
+    # Her wallet, topped up with $30.00, and $10.00 of it withdrawn.
+    top_up = checkout_services.wallet_top_up_order_create(
+        user=alice, amount=3000, currency="USD", language="en"
+    )
+    payment_services.attempt_pay(
+        order=top_up,
+        method=shop["methods"]["card"],
+        idempotency_key="matrix-top-up",
+        payment_method="pm_card_visa",
+    )
+    withdrawal, _created = payment_services.withdrawal_request(
+        user=alice, currency="USD", amount=1000, idempotency_key="matrix-withdraw"
+    )
+    # Her third order, waiting for her to scan WeChat Pay's QR code (as the direct gateway
+    # leaves it: the provider's answer with the code stored as an event of the attempt).
+    scanning = checkout_services.order_create(
+        items=[(shop["products"]["mug"], 2)], email="alice@example.com", user=alice
+    )
+    qr = PaymentAttempt.objects.create(
+        order=scanning,
+        method=shop["methods"]["wechat_pay"],
+        user=alice,
+        amount=scanning.total,
+        currency=scanning.currency,
+        idempotency_key="matrix-qr",
+        request_fingerprint="matrix-qr",
+        status=PaymentAttempt.Status.REQUIRES_ACTION,
+        provider="wechatpay",
+        provider_reference="3f1c0ffee5e1f0a1b2c3d4e5f6a7b8c9",
+    )
+    PaymentEvent.objects.create(
+        attempt=qr,
+        kind=PaymentEvent.Kind.PROVIDER_RESPONSE,
+        payload={"qr_code": "weixin://wxpay/bizpayurl?pr=matrix"},
+    )
     return {
         "users": {"owner": alice, "stranger": mallory, "agent": bob, "admin": carol},
-        "key": {"order": order.client_secret, "ticket": ticket.access_key},
+        # The secret link of what the URL names (by its first placeholder that has one).
+        "key": {
+            "order": order.client_secret,
+            "ticket": ticket.access_key,
+            "paid": paid.client_secret,
+            "refund": paid.client_secret,
+        },
         "fill": {
             "order": order.number,
             "order_pk": order.pk,
@@ -237,6 +309,14 @@ def world(shop, alice, mallory, bob, carol):
             "uid": urlsafe_base64_encode(force_bytes(alice.pk)),
             "reset": default_token_generator.make_token(alice),
             "alice_pk": alice.pk,
+            "paid": paid.number,
+            "refund": refund.public_id,
+            "refund_pk": refund.pk,
+            "refund_request_pk": refund_request.pk,
+            "withdrawal": withdrawal.public_id,
+            "withdrawal_pk": withdrawal.pk,
+            "qr_provider": qr.provider,
+            "qr_reference": qr.provider_reference,
         },
         # What must never reach somebody who is not the owner (nor staff).
         "secrets": [
@@ -245,8 +325,10 @@ def world(shop, alice, mallory, bob, carol):
             "1 Alice Street",
             order.client_secret,
             ticket.access_key,
+            paid.client_secret,
+            "The tea was cold",
         ],
-        "names": [order.number, ticket.number],
+        "names": [order.number, ticket.number, paid.number, scanning.number],
     }
 
 
@@ -270,7 +352,8 @@ def _request(client: Client, row: Row, who: str, world):
     extra = {}
     data = {}
     if who == "guest_key":
-        key = world["key"]["ticket"] if "/support/tickets/" in url else world["key"]["order"]
+        named = re.findall(r"{(\w+)}", row.url)
+        key = next((world["key"][n] for n in named if n in world["key"]), world["key"]["order"])
         url += ("&" if "?" in url else "?") + f"key={key}"
         data["key"] = key
         extra["HTTP_X_CLIENT_SECRET"] = key
@@ -289,11 +372,11 @@ def _outcome(response) -> int | str:
     return response.status_code
 
 
-def _leaks(response, world) -> list[str]:
+def _leaks(response, world, *, names: bool = True) -> list[str]:
     """What of the owner's an answer to somebody else carries."""
     body = response.content.decode(errors="replace") + response.get("Location", "")
     found = [secret for secret in world["secrets"] if secret in body]
-    if 200 <= response.status_code < 300:
+    if names and 200 <= response.status_code < 300:
         found += [name for name in world["names"] if name in body]
     return found
 
@@ -311,7 +394,7 @@ def test_who_gets_what(row: Row, world):
             transaction.set_rollback(True)
         told[who] = _outcome(response)
         if who in ("stranger", "guest") and row.route not in OWN_DATA:
-            leaked[who] = _leaks(response, world)
+            leaked[who] = _leaks(response, world, names=row.route not in LINK_IS_THE_PROOF)
     assert told == {who: getattr(row, who) for who in CAST}
     assert leaked == {"stranger": [], "guest": []} or row.route in OWN_DATA
 
@@ -319,12 +402,55 @@ def test_who_gets_what(row: Row, world):
 # Pages about the signed-in person themselves: a stranger's export is the stranger's own.
 OWN_DATA = {"accounts/profile/export/"}
 
+# Pages whose address is the proof (an unguessable provider reference, as a provider's own
+# payment page): whoever holds it is shown the payment it names, with its order's number (the
+# "I have paid" button posts to the order; that still asks for the order's key or session).
+# None of the owner's secrets, though: those are still checked.
+LINK_IS_THE_PROOF = {"payments/qr/<str:provider>/<str:reference>/"}
+
 
 def test_the_stranger_export_holds_none_of_the_owner(world):
     body = _client_for("stranger", world).get("/accounts/profile/export/").content.decode()
     assert "mallory@example.com" in body
     for secret in [*world["secrets"], *world["names"]]:
         assert secret not in body
+
+
+# The agents' refund request queue answers with admin actions (POSTs to the changelist, so no
+# row above): who may press Approve and Decline, and what each press did. The demo's agents
+# may only look (no checkout.change_refundrequest): their press shows the list again, unanswered.
+# cast -> (answer, the request's status after, refunds of the order after)
+ANSWERING = {
+    "approve": {
+        "owner": ("A", "open", 1), "stranger": ("A", "open", 1), "guest_key": ("A", "open", 1),
+        "guest": ("A", "open", 1), "agent": (200, "open", 1), "admin": (302, "approved", 2),
+    },
+    "decline": {
+        "owner": ("A", "open", 1), "stranger": ("A", "open", 1), "guest_key": ("A", "open", 1),
+        "guest": ("A", "open", 1), "agent": (200, "open", 1), "admin": (302, "declined", 1),
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("action", list(ANSWERING))
+def test_who_may_answer_a_refund_request(action: str, world):
+    from checkout.models import RefundRequest
+    from payments.models import Refund
+
+    pk = world["fill"]["refund_request_pk"]
+    told = {}
+    for who in CAST:
+        with transaction.atomic():
+            client = _client_for(who, world)
+            data = {"action": action, "_selected_action": [pk], "decline_reason": "Drunk already"}
+            if who == "guest_key":
+                data["key"] = world["key"]["paid"]
+            response = client.post("/admin/checkout/refundrequest/", data)
+            request = RefundRequest.objects.get(pk=pk)
+            refunds = Refund.objects.filter(attempt__order=request.order).count()
+            told[who] = (_outcome(response), request.status, refunds)
+            transaction.set_rollback(True)
+    assert told == ANSWERING[action]
 
 
 # --- websockets -----------------------------------------------------------------------------
