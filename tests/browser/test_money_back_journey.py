@@ -226,6 +226,18 @@ def test_top_up_twice_buy_split_refund_withdraw(
     expect(page.get_by_role("status")).to_contain_text("$50.00 from your wallet: Completed")
     assert_no_violations(page, "the withdrawal status page")
     expect_balance_on_account_page(page, base, "$0.00")
+    expect(page.get_by_role("region", name="Wallet")).to_contain_text(
+        re.compile(r"Withdrawal of \$50\.00 on [0-9/]+: Completed")
+    )
+    # The withdrawal's parts are refunds of the top-ups: newest first, then the order's.
+    page.goto(base + "/money-back/")
+    rows = page.locator("table.lines tbody tr")
+    expect(rows.locator("td:nth-child(2)")).to_have_text(
+        [second_number, first_number, order.number]
+    )
+    expect(rows.locator("td.num")).to_have_text(["$20.00", "$30.00", "$74.00"])
+    expect(rows.locator("td:nth-child(3)")).to_have_text(["Arrived", "Arrived", "Arrived"])
+    assert_no_violations(page, "the money back list after the withdrawal")
 
     withdrawal = Withdrawal.objects.get()
     assert (withdrawal.user, withdrawal.amount, withdrawal.status) == (
