@@ -265,7 +265,9 @@ def test_top_up_twice_buy_split_refund_withdraw(
         (first_top_up.provider_reference, 3000, "succeeded"),
         (second_top_up.provider_reference, 2000, "succeeded"),
     ]
-    assert [(c.amount, c.refunded) for c in SimulatedCharge.objects.order_by("created_at", "id")] == [
+    assert [
+        (c.amount, c.refunded) for c in SimulatedCharge.objects.order_by("created_at", "id")
+    ] == [
         (3000, 3000),
         (2000, 2000),
         (2400, 2400),

@@ -111,6 +111,7 @@ def test_refunds_made_in_the_same_moment_list_newest_first_every_time(
     html = client.get(reverse("checkout:money_back_list")).content.decode()
     assert html.index("$2.00") < html.index("$3.00") < html.index("$5.00")
 
+
 def test_the_api_says_what_the_page_says(client, refund, alice):
     client.force_login(alice)
     with time_machine.travel(datetime(2026, 3, 10, tzinfo=UTC), tick=False):

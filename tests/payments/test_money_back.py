@@ -104,6 +104,7 @@ def test_the_words_before_a_withdrawal_never_promise_later_than_the_arrival_date
     assert {k: (a, b, str(words)) for k, (a, b, words) in ARRIVAL.items()} == ARRIVAL_WORDS_TABLE
     assert ARRIVAL_DAYS == ARRIVAL_PROMISE_TABLE
 
+
 # --- Emails at sent and failed, once each ----------------------------------------------------
 
 
