@@ -52,9 +52,11 @@ def wallet_state(user) -> tuple[int, int, list[tuple[str, int]]]:
     return wallet.balance, sum(amount for _kind, amount in entries), entries
 
 
-def top_up(page: Page, base_url: str, amount: str) -> str:
+def top_up(page: Page, base_url: str, amount: str, *, check: bool = False) -> str:
     page.goto(base_url + "/wallet/top-up/")
     expect(page.get_by_role("heading", level=1, name="Top up your wallet")).to_be_visible()
+    if check:
+        assert_no_violations(page, "the top-up page")
     page.get_by_label("Amount", exact=True).fill(amount)
     page.get_by_label("Card", exact=True).check()
     page.get_by_label("Card number").fill(GOOD_CARD)
@@ -77,7 +79,7 @@ def test_top_up_twice_buy_split_refund_withdraw(
     sign_in(page, Client(), base, alice)
 
     # --- 1. two top-ups by card: $30.00, then $20.00 ----------------------------------------
-    first_number = top_up(page, base, "30.00")
+    first_number = top_up(page, base, "30.00", check=True)
     assert_no_violations(page, "the status page of a paid top-up")
     expect_balance_on_account_page(page, base, "$30.00")
     second_number = top_up(page, base, "20.00")
@@ -152,6 +154,7 @@ def test_top_up_twice_buy_split_refund_withdraw(
     expect(staff_page.get_by_text("Can still be refunded: $74.00")).to_be_visible()
     expect(staff_page.get_by_label("Amount")).to_have_value("74.00")
     expect(staff_page.get_by_label("Original payment method")).to_be_checked()
+    assert_no_violations(staff_page, "the admin refund page")
     staff_page.get_by_label("Reason").fill("The teas arrived crushed.")
     staff_page.get_by_role("button", name="Refund").click()
     expect(staff_page.get_by_text("Refund of $74.00: Succeeded")).to_be_visible()
