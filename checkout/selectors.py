@@ -169,7 +169,8 @@ def refunds_of_user(user: Any) -> Any:
     return (
         Refund.objects.filter(attempt__order__user=user)
         .select_related("attempt__order", "attempt__method")
-        .order_by("-created_at")
+        # A withdrawal's parts share one timestamp: the later row first, the same every time.
+        .order_by("-created_at", "-pk")
     )
 
 

@@ -138,7 +138,7 @@ def wallet_withdraw(request: HttpRequest) -> HttpResponse:
 def wallet_withdrawal(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The withdrawal's status and each part's; only its owner sees it (others get a 404)."""
     withdrawal = get_object_or_404(Withdrawal, public_id=public_id, user=request.user)
-    rows = withdrawal.parts.select_related("attempt__method").order_by("idempotency_key")
+    rows = withdrawal.parts.select_related("attempt__method").order_by("created_at", "pk")
     parts = [
         {
             "refund": part,

@@ -68,7 +68,7 @@ class WithdrawalOutput(serializers.ModelSerializer):
 
     @extend_schema_field(WithdrawalPartOutput(many=True))
     def get_parts(self, withdrawal: Withdrawal) -> list[dict[str, Any]]:
-        rows = withdrawal.parts.select_related("attempt__method").order_by("idempotency_key")
+        rows = withdrawal.parts.select_related("attempt__method").order_by("created_at", "pk")
         return list(WithdrawalPartOutput(rows, many=True).data)
 
 

@@ -91,6 +91,27 @@ def test_the_list_needs_a_sign_in(client, refund):
     assert answer.json()["error"] == "not_authenticated"
 
 
+def test_refunds_made_in_the_same_moment_list_newest_first_every_time(
+    client, refund, alice, django_capture_on_commit_callbacks
+):
+    """A withdrawal's parts are written with one timestamp: the list (page and API) must still
+    have one order, the last made first, not whatever order the database returns ties in."""
+    with time_machine.travel(T0, tick=False), django_capture_on_commit_callbacks(execute=True):
+        for amount, key in ((300, "r2"), (200, "r3")):
+            services.refund_create(
+                attempt=refund.attempt,
+                amount=amount,
+                destination="original",
+                reason="asked",
+                actor="staff:carol@example.com",
+                idempotency_key=key,
+            )
+    client.force_login(alice)
+    assert [row["amount"] for row in client.get(reverse("api:refunds")).json()] == [200, 300, 500]
+    html = client.get(reverse("checkout:money_back_list")).content.decode()
+    assert html.index("$2.00") < html.index("$3.00") < html.index("$5.00")
+
+
 def test_the_api_says_what_the_page_says(client, refund, alice):
     client.force_login(alice)
     with time_machine.travel(datetime(2026, 3, 10, tzinfo=UTC), tick=False):

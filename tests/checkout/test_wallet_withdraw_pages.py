@@ -126,3 +126,28 @@ def test_a_confirm_without_a_usable_key_withdraws_nothing_and_says_so(client, fu
     )
     assert 'value="10"' in response.content.decode()
     assert Withdrawal.objects.count() == 0
+
+
+def test_ten_parts_are_listed_oldest_source_first_on_the_page_and_in_the_api(
+    client, shop, alice, django_capture_on_commit_callbacks
+):
+    """Part keys end in -1 ... -10; sorted as text, -10 came second. The page and the API list
+    the parts in the order they were planned: the oldest top-up first."""
+    from payments import services
+
+    for days_ago, amount in enumerate((100, 200, 300, 400, 500, 600, 700, 800, 900, 1000)):
+        top_up(alice, amount, shop, days_ago=20 - days_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        withdrawal, _created = services.withdrawal_request(
+            user=alice, currency="USD", amount=5500, idempotency_key="ten-parts"
+        )
+    client.force_login(alice)
+    page = client.get(f"/wallet/withdrawals/{withdrawal.public_id}/").content.decode()
+    shown = re.findall(r'<td class="num">\$([0-9.]+)</td>', page)
+    assert shown == [
+        "1.00", "2.00", "3.00", "4.00", "5.00", "6.00", "7.00", "8.00", "9.00", "10.00"
+    ]  # fmt: skip
+    body = client.get(f"/api/v1/wallet/withdrawals/{withdrawal.public_id}/").json()
+    assert [p["amount"] for p in body["parts"]] == [
+        100, 200, 300, 400, 500, 600, 700, 800, 900, 1000
+    ]  # fmt: skip

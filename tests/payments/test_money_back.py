@@ -12,9 +12,16 @@ from django.urls import reverse
 
 from outbox.models import Message
 from payments import services, tasks
-from payments.arrival import Step, add_business_days, customer_step, expected_by
+from payments.arrival import (
+    ARRIVAL,
+    ARRIVAL_DAYS,
+    Step,
+    add_business_days,
+    customer_step,
+    expected_by,
+)
 from payments.gateways import RefundResult
-from payments.models import Refund
+from payments.models import PaymentMethod, Refund
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +81,28 @@ def test_business_days_skip_the_weekend():
     assert add_business_days(T0, 1).date().isoformat() == "2026-03-09"
     assert add_business_days(T0, 5).date().isoformat() == "2026-03-13"
     assert add_business_days(T0, 0) == T0
+
+
+# What the withdrawal page says before confirming must never be later than the date the
+# money-back pages then promise: both tables, written out.
+ARRIVAL_WORDS_TABLE = {
+    # kind: (shortest, longest business days, the words)
+    "card": (5, 10, "usually 5–10 business days"),
+    "alipay": (0, 0, "usually within minutes"),
+    "wechat_pay": (0, 0, "usually within minutes"),
+    "wallet": (0, 0, "at once"),
+}
+ARRIVAL_PROMISE_TABLE = {"card": 10, "alipay": 1, "wechat_pay": 1, "wallet": 0}
+
+
+def test_the_words_before_a_withdrawal_never_promise_later_than_the_arrival_date():
+    # Every kind of method is in both tables, and the two name the same kinds.
+    assert set(ARRIVAL) == set(ARRIVAL_DAYS) == set(PaymentMethod.Kind.values)
+    for kind, (shortest, longest, _words) in ARRIVAL.items():
+        assert 0 <= shortest <= longest <= ARRIVAL_DAYS[kind], kind
+    # And the tables are these (a change to either is a change to what customers are told).
+    assert {k: (a, b, str(words)) for k, (a, b, words) in ARRIVAL.items()} == ARRIVAL_WORDS_TABLE
+    assert ARRIVAL_DAYS == ARRIVAL_PROMISE_TABLE
 
 
 # --- Emails at sent and failed, once each ----------------------------------------------------
