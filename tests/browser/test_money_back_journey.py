@@ -222,8 +222,8 @@ def test_top_up_twice_buy_split_refund_withdraw(
     parts_table = page.get_by_role("table", name="Where each part goes")
     expect(parts_table.locator("tbody tr")).to_have_text(
         [
-            re.compile(rf"^\s*Card\s+Sent\s+{CARD_ARRIVAL}\s+\$30\.00\s*$"),
-            re.compile(rf"^\s*Card\s+Sent\s+{CARD_ARRIVAL}\s+\$20\.00\s*$"),
+            re.compile(rf"^\s*Card\s+Arrived\s+{CARD_ARRIVAL}\s+\$30\.00\s*$"),
+            re.compile(rf"^\s*Card\s+Arrived\s+{CARD_ARRIVAL}\s+\$20\.00\s*$"),
         ]
     )
     expect(page.get_by_role("status")).to_contain_text("$50.00 from your wallet: Completed")
