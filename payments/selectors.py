@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import risk
@@ -41,6 +42,31 @@ REASON_MESSAGES: dict[str, Promise] = {
     "wallet_split_invalid": _("Part of this payment cannot come from your wallet."),
     "risk_paused": _("Paused for your security: see the message above."),
 }
+
+
+# Card brands as Stripe names them, as the customer knows them. A brand not listed is named by
+# the method's own label ("Card ···1234").
+CARD_BRANDS: dict[str, Promise] = {
+    "visa": _("Visa"),
+    "mastercard": _("Mastercard"),
+    "amex": _("American Express"),
+    "discover": _("Discover"),
+    "diners": _("Diners Club"),
+    "jcb": _("JCB"),
+    "unionpay": _("UnionPay"),
+}
+
+
+def attempt_paid_with(attempt: PaymentAttempt) -> str:
+    """What the customer paid with, in their words: "Visa ···4242" for a card whose brand and
+    last four the provider gave, else the method's label ("Alipay", "Card")."""
+    if not attempt.card_last4:
+        return attempt.method.label
+    brand = CARD_BRANDS.get(attempt.card_brand)
+    return gettext("%(brand)s ···%(last4)s") % {
+        "brand": brand if brand is not None else attempt.method.label,
+        "last4": attempt.card_last4,
+    }
 
 
 @dataclass(frozen=True)
@@ -319,7 +345,7 @@ class WithdrawalSource:
 
     @property
     def method_label(self) -> str:
-        return self.attempt.method.label
+        return attempt_paid_with(self.attempt)
 
 
 @dataclass(frozen=True)

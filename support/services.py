@@ -184,6 +184,7 @@ def refund_details(refund: Any, *, now: Any = None) -> str:
 
     from payments.arrival import money_back
     from payments.money import format_money
+    from payments.selectors import attempt_paid_with
 
     order = refund.attempt.order
     row = money_back(refund, now=now or timezone.now(), top_up=order.is_wallet_top_up)
@@ -197,7 +198,7 @@ def refund_details(refund: Any, *, now: Any = None) -> str:
         _("Order: %(number)s") % {"number": order.number},
         _("Amount: %(amount)s")
         % {"amount": format_money(refund.amount, refund.currency, language)},
-        _("Paid with: %(method)s") % {"method": refund.attempt.method.label},
+        _("Paid with: %(method)s") % {"method": attempt_paid_with(refund.attempt)},
         _("Refund to: %(destination)s") % {"destination": refund.get_destination_display()},
         _("Status: %(step)s (%(status)s)") % {"step": row.label, "status": refund.status},
         _("Provider reference: %(reference)s") % {"reference": refund.provider_reference or "-"},

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from .base import (
+    CardSummary,
     ChargeRequest,
     ChargeResult,
     Gateway,
@@ -20,6 +21,7 @@ from .base import (
 )
 
 __all__ = [
+    "CardSummary",
     "ChargeRequest",
     "ChargeResult",
     "Gateway",

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from .base import (
+    CardSummary,
     ChargeRequest,
     ChargeResult,
     GatewayError,
@@ -259,6 +260,9 @@ class AlipayGateway:
 
     def card_fingerprint(self, payment_method: str) -> str:
         return ""
+
+    def card_summary(self, payment_method: str) -> CardSummary:
+        return CardSummary()  # no card behind an Alipay payment
 
 
 def notification_verify(params: Mapping[str, str]) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -38,6 +39,36 @@ class ChargeResult:
     # truth: a success for another amount or currency than the attempt's is never absorbed.
     amount: int | None = None
     currency: str = ""
+
+
+@dataclass(frozen=True)
+class CardSummary:
+    """What a provider says about the card behind a payment method, read before charging.
+
+    Never the number: only the provider's fingerprint (for the risk rules, never shown), the
+    brand as the provider names it ("visa", "mastercard") and the last four digits, which the
+    customer sees ("Visa ···4242"). Build it with `card_summary_clean`.
+    """
+
+    fingerprint: str = ""
+    brand: str = ""
+    last4: str = ""
+
+
+_BRAND = re.compile(r"[a-z_]{1,20}")
+_LAST4 = re.compile(r"[0-9]{4}")
+
+
+def card_summary_clean(*, fingerprint: object, brand: object, last4: object) -> CardSummary:
+    """A summary holding only what may be stored: a brand word, exactly four digits (anything
+    else, such as a longer number a provider should never send, is dropped, not cut)."""
+    brand_text = str(brand or "").strip().lower()
+    last4_text = str(last4 or "").strip()
+    return CardSummary(
+        fingerprint=str(fingerprint or "")[:64],
+        brand=brand_text if _BRAND.fullmatch(brand_text) else "",
+        last4=last4_text if _LAST4.fullmatch(last4_text) else "",
+    )
 
 
 @dataclass(frozen=True)
@@ -110,4 +141,9 @@ class Gateway(Protocol):
 
     def card_fingerprint(self, payment_method: str) -> str:
         """The provider's fingerprint of the card behind `payment_method`, or "" if none."""
+        ...
+
+    def card_summary(self, payment_method: str) -> CardSummary:
+        """Fingerprint, brand and last four of the card behind `payment_method`; empty fields
+        where the provider has none (no card, or a lookup that failed)."""
         ...

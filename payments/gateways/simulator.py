@@ -24,6 +24,7 @@ from outbox.services import outbox_enqueue
 
 from ..models import SimulatedCharge
 from .base import (
+    CardSummary,
     ChargeRequest,
     ChargeResult,
     InvalidPaymentDetails,
@@ -110,6 +111,27 @@ TEST_CARD_NUMBERS: dict[str, str] = {
     "4000000000005126": "pm_sim_refund_fails",
 }
 
+# The card behind each test id, as Stripe test mode describes it (brand, last four): the number
+# the test id stands for above, or Stripe's documented card for ids with no number here.
+TEST_CARDS: dict[str, tuple[str, str]] = {
+    "pm_card_visa": ("visa", "4242"),
+    "pm_card_mastercard": ("mastercard", "4444"),
+    "pm_card_visa_chargeDeclined": ("visa", "0002"),
+    "pm_card_visa_chargeDeclinedInsufficientFunds": ("visa", "9995"),
+    "pm_card_chargeDeclinedInsufficientFunds": ("visa", "9995"),
+    "pm_card_visa_chargeDeclinedLostCard": ("visa", "9987"),
+    "pm_card_visa_chargeDeclinedStolenCard": ("visa", "9979"),
+    "pm_card_chargeDeclinedExpiredCard": ("visa", "0069"),
+    "pm_card_chargeDeclinedIncorrectCvc": ("visa", "0127"),
+    "pm_card_chargeDeclinedProcessingError": ("visa", "0119"),
+    "pm_card_visa_chargeDeclinedVelocityLimitExceeded": ("visa", "6975"),
+    "pm_card_radarBlock": ("visa", "0019"),
+    "pm_card_authenticationRequired": ("visa", "3184"),
+    "pm_card_threeDSecure2Required": ("visa", "3220"),
+    "pm_card_threeDSecureRequiredChargeDeclined": ("visa", "1629"),
+    "pm_sim_refund_fails": ("visa", "5126"),
+}
+
 # Redirect and QR methods carry no card: the customer decides on the simulator's own page.
 REDIRECT_KINDS = {"alipay": "pm_sim_alipay", "wechat_pay": "pm_sim_wechat_pay"}
 
@@ -176,6 +198,10 @@ class SimulatorGateway:
         if not payment_method.startswith("pm_card") or payment_method not in SCENARIOS:
             return ""
         return "sim_" + hashlib.sha256(payment_method.encode()).hexdigest()[:24]
+
+    def card_summary(self, payment_method: str) -> CardSummary:
+        brand, last4 = TEST_CARDS.get(payment_method, ("", ""))
+        return CardSummary(self.card_fingerprint(payment_method), brand, last4)
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         replayed = self._charges().filter(idempotency_key=request.idempotency_key).first()

@@ -15,6 +15,7 @@ from django.conf import settings
 from stripe.params import PaymentIntentCreateParams
 
 from .base import (
+    CardSummary,
     ChargeRequest,
     ChargeResult,
     GatewayError,
@@ -24,6 +25,7 @@ from .base import (
     ProviderTimeout,
     ProviderUnavailable,
     RefundResult,
+    card_summary_clean,
 )
 
 # Redirect and QR methods are created from their type; cards come as a PaymentMethod id.
@@ -147,16 +149,23 @@ class StripeGateway:
         return result_from_intent(intent)
 
     def card_fingerprint(self, payment_method: str) -> str:
-        """Stripe gives the same fingerprint for one card number in every account. A lookup
-        that fails must not block the payment: the rule then runs without it."""
+        return self.card_summary(payment_method).fingerprint
+
+    def card_summary(self, payment_method: str) -> CardSummary:
+        """One read of the PaymentMethod: Stripe gives the same fingerprint for one card number
+        in every account, and the brand and last four the customer recognises. A lookup that
+        fails must not block the payment: the risk rule runs without the fingerprint and the
+        pages say "Card"."""
         if not payment_method.startswith("pm_"):
-            return ""
+            return CardSummary()
         try:
             found = self.client.v1.payment_methods.retrieve(payment_method)
         except stripe.StripeError:
-            return ""
+            return CardSummary()
         card = _as_dict(found).get("card") or {}
-        return str(card.get("fingerprint") or "")[:64]
+        return card_summary_clean(
+            fingerprint=card.get("fingerprint"), brand=card.get("brand"), last4=card.get("last4")
+        )
 
     def retrieve(self, reference: str) -> ChargeResult:
         try:

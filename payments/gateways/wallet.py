@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import ChargeRequest, ChargeResult, Outcome, RefundResult
+from .base import CardSummary, ChargeRequest, ChargeResult, Outcome, RefundResult
 
 
 class WalletGateway:
@@ -10,6 +10,9 @@ class WalletGateway:
 
     def card_fingerprint(self, payment_method: str) -> str:
         return ""  # no card behind a wallet
+
+    def card_summary(self, payment_method: str) -> CardSummary:
+        return CardSummary()  # no card behind a wallet
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         from ..models import PaymentAttempt, WalletEntry, public_id_from_provider_key

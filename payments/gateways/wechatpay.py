@@ -22,6 +22,7 @@ from wechatpayv3 import WeChatPay, WeChatPayType
 from wechatpayv3.utils import aes_decrypt, load_public_key, rsa_verify
 
 from .base import (
+    CardSummary,
     ChargeRequest,
     ChargeResult,
     GatewayError,
@@ -256,6 +257,9 @@ class WechatPayGateway:
 
     def card_fingerprint(self, payment_method: str) -> str:
         return ""
+
+    def card_summary(self, payment_method: str) -> CardSummary:
+        return CardSummary()  # no card behind a WeChat Pay payment
 
 
 def refund_result(body: Mapping[str, Any]) -> RefundResult:

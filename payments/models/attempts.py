@@ -121,6 +121,11 @@ class PaymentAttempt(models.Model):
     card_fingerprint = models.CharField(
         _("card fingerprint"), max_length=64, blank=True, db_index=True
     )
+    # The card as the provider describes it ("visa", "4242"), for naming it to the customer
+    # ("Visa ···4242", payments/selectors.py attempt_paid_with). Never the number: at most the
+    # last four digits, which a constraint below holds the database to.
+    card_brand = models.CharField(_("card brand"), max_length=20, blank=True)
+    card_last4 = models.CharField(_("card last four digits"), max_length=4, blank=True)
     # The risk check's verdict before sending: allow, review (sent, flagged for staff), refuse.
     risk_outcome = models.CharField(_("risk outcome"), max_length=10, blank=True)
     risk_rule = models.CharField(_("risk rule"), max_length=40, blank=True)
@@ -151,6 +156,11 @@ class PaymentAttempt(models.Model):
             models.CheckConstraint(
                 condition=Q(refunded_amount__lte=models.F("amount") + models.F("wallet_amount")),
                 name="payments_attempt_refunds_within_amount",
+            ),
+            # Only ever four digits of a card (or none): a longer number can never be stored.
+            models.CheckConstraint(
+                condition=Q(card_last4="") | Q(card_last4__regex=r"^[0-9]{4}$"),
+                name="payments_attempt_card_last4_four_digits",
             ),
         ]
         indexes = [

@@ -14,6 +14,7 @@ from outbox.services import outbox_enqueue
 
 from ..failures import failure_for
 from ..gateways import (
+    CardSummary,
     ChargeRequest,
     ChargeResult,
     Gateway,
@@ -199,7 +200,16 @@ def _risk_check(attempt: PaymentAttempt) -> bool:
 
     decision = risk.assess(attempt)
     attempt.risk_outcome, attempt.risk_rule = decision.outcome, decision.rule
-    attempt.save(update_fields=["risk_outcome", "risk_rule", "card_fingerprint", "updated_at"])
+    attempt.save(
+        update_fields=[
+            "risk_outcome",
+            "risk_rule",
+            "card_fingerprint",
+            "card_brand",
+            "card_last4",
+            "updated_at",
+        ]
+    )
     if decision.outcome != risk.ALLOW:
         PaymentEvent.objects.create(
             attempt=attempt,
@@ -233,14 +243,15 @@ def charge_request(attempt: PaymentAttempt) -> ChargeRequest:
     )
 
 
-def _card_fingerprint(attempt: PaymentAttempt, gateway: Gateway) -> str:
-    """Ask the provider for the card's fingerprint before the risk rules run, outside any
-    lock (for Stripe it is a network call). The risk check stores it with its verdict."""
+def _card_summary(attempt: PaymentAttempt, gateway: Gateway) -> CardSummary:
+    """Ask the provider for the card's fingerprint, brand and last four before the risk rules
+    run, outside any lock (for Stripe it is a network call). The risk check stores them with its
+    verdict; the brand and last four name the card on the customer's pages."""
     if attempt.status != S.CREATED or not attempt.payment_method_ref:
-        return ""
+        return CardSummary()
     if attempt.method.kind != PaymentMethod.Kind.CARD:
-        return ""
-    return gateway.card_fingerprint(attempt.payment_method_ref)
+        return CardSummary()
+    return gateway.card_summary(attempt.payment_method_ref)
 
 
 def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
@@ -251,14 +262,16 @@ def attempt_send(*, attempt: PaymentAttempt) -> PaymentAttempt:
     route that was called; only a route that certainly did not charge passes it on (routing).
     """
     gateway = get_gateway(attempt.provider)
-    fingerprint = _card_fingerprint(attempt, gateway)
+    card = _card_summary(attempt, gateway)
     with transaction.atomic():
         attempt = (
             PaymentAttempt.objects.select_for_update().select_related("order").get(pk=attempt.pk)
         )
         if attempt.status != S.CREATED:
             return attempt
-        attempt.card_fingerprint = fingerprint or attempt.card_fingerprint
+        attempt.card_fingerprint = card.fingerprint or attempt.card_fingerprint
+        if card.last4:  # brand and last four are stored together or not at all
+            attempt.card_brand, attempt.card_last4 = card.brand, card.last4
         if not _risk_check(attempt):
             return attempt
         attempt_transition(attempt=attempt, to=S.SENT, actor="system")

@@ -65,7 +65,7 @@ def test_part_of_the_wallet_declined_then_paid(live_shop, live_server, page: Pag
     expect_paid_status_page(page)
     # As a screen reader reads the rows under the total.
     expect(page.get_by_role("row", name="Paid from your wallet $5.00")).to_be_visible()
-    expect(page.get_by_role("row", name="Paid with Card $7.00")).to_be_visible()
+    expect(page.get_by_role("row", name="Paid with Visa ···4242 $7.00")).to_be_visible()
     order = single_order()
     assert order.status == OrderStatus.PAID
     wallet = Wallet.objects.get(user=buyer)

@@ -48,8 +48,8 @@ def test_withdraw_steps_are_accessible(funded, live_server, page: Page, client):
     parts = page.locator(".withdrawal-parts li")
     expect(parts).to_have_text(
         [
-            "$30.00 to Card, usually 5–10 business days",
-            "$12.00 to Card, usually 5–10 business days",
+            "$30.00 to Visa ···4242, usually 5–10 business days",
+            "$12.00 to Visa ···4242, usually 5–10 business days",
         ]
     )
     assert_no_violations(page, "the withdraw review step")

@@ -48,6 +48,9 @@ class RecordingGateway:
     def card_fingerprint(self, payment_method: str) -> str:
         raise AssertionError("no card fingerprint is asked for a non-card method")
 
+    def card_summary(self, payment_method: str) -> object:
+        raise AssertionError("no card details are asked for a non-card method")
+
     def charge(self, request: ChargeRequest) -> ChargeResult:
         self.sent.append(request.payment_method)
         return ChargeResult(Outcome.REQUIRES_ACTION, "pi_1", action_url="https://example.com/a")

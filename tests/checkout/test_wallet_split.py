@@ -112,11 +112,11 @@ def test_paying_with_part_of_the_wallet_pays_the_order_and_shows_both_parts(
     assert balance(alice) == 0
     page = text(client.get(reverse("checkout:order_status", args=[order.number])))
     assert 'Paid from your wallet</th><td class="num">$8.00' in page
-    assert 'Paid with Card</th><td class="num">$16.00' in page
+    assert 'Paid with Visa ···4242</th><td class="num">$16.00' in page
     receipts = [m for m in mail.outbox if order.number in m.subject]
     assert len(receipts) == 1
     assert "Paid from your wallet: $8.00" in receipts[0].body
-    assert "Paid with Card: $16.00" in receipts[0].body
+    assert "Paid with Visa ···4242: $16.00" in receipts[0].body
     html = receipts[0].alternatives[0][0]
     assert "Paid from your wallet" in html and "$16.00" in html
 
@@ -165,8 +165,8 @@ def test_while_the_second_part_waits_the_order_page_says_the_wallet_part_is_set_
     order = Order.objects.get()
     page = text(client.get(reverse("checkout:order_status", args=[order.number])))
     assert (
-        "$8.00 from your wallet is set aside for this order, and $16.00 is being paid with Card. "
-        "If that does not go through, the $8.00 goes back to your balance."
+        "$8.00 from your wallet is set aside for this order, and $16.00 is being paid with "
+        "Visa ···3184. If that does not go through, the $8.00 goes back to your balance."
     ) in page
     assert balance(alice) == 0
     # "Pay another way" cancels the step: the part is back, and the account page says why.

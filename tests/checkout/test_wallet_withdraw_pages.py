@@ -35,8 +35,8 @@ def test_review_shows_where_each_part_goes_then_confirm_withdraws_once(
     review = client.post(URL, {"step": "review", "amount": "42.00"})
     assert review.status_code == 200
     text = review.content.decode()
-    assert "$30.00 to Card, usually 5–10 business days" in text
-    assert "$12.00 to Card, usually 5–10 business days" in text
+    assert "$30.00 to Visa ···4242, usually 5–10 business days" in text
+    assert "$12.00 to Visa ···4242, usually 5–10 business days" in text
     key = re.search(r'name="idempotency_key" value="([^"]+)"', text).group(1)
     assert 'name="amount" value="42.00"' in text
     assert Withdrawal.objects.count() == 0  # reviewing moves nothing

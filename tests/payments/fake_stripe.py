@@ -39,6 +39,8 @@ class FakeStripe(stripe.HTTPClient):
         self.refund_status = "succeeded"
         self.fail_next: list[str] = []  # "timeout" or "500", one per intent or refund request
         self.payment_methods_down = False
+        # The card (brand, last4) a PaymentMethod id answers with; any other id is a Visa 4242.
+        self.cards: dict[str, tuple[str, str]] = {"pm_card_mastercard": ("mastercard", "4444")}
 
     # stripe.HTTPClient interface -------------------------------------------------------------
     def request(self, method, url, headers, post_data=None, *, _usage=None) -> Reply:
@@ -114,7 +116,8 @@ class FakeStripe(stripe.HTTPClient):
         if self.payment_methods_down:
             return self._json({"error": {"type": "api_error", "message": "down"}}, 500)
         # Stripe: one fingerprint per card number, whichever account or id it comes from.
-        card = {"brand": "visa", "last4": "4242", "fingerprint": f"fp_{pm.split('_')[-1]}"}
+        brand, last4 = self.cards.get(pm, ("visa", "4242"))
+        card = {"brand": brand, "last4": last4, "fingerprint": f"fp_{pm.split('_')[-1]}"}
         return self._json({"id": pm, "object": "payment_method", "card": card}, 200)
 
     def close(self) -> None:

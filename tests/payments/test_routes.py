@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from payments import services
 from payments.gateways import (
+    CardSummary,
     ChargeRequest,
     ChargeResult,
     NotCharged,
@@ -47,6 +48,9 @@ class FakeRoute:
 
     def card_fingerprint(self, payment_method: str) -> str:
         return ""
+
+    def card_summary(self, payment_method: str) -> CardSummary:
+        return CardSummary()
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         self.keys.append(request.idempotency_key)

@@ -43,6 +43,7 @@ from django.utils.translation import gettext as _
 from urllib3.exceptions import ConnectTimeoutError
 
 from ..base import (
+    CardSummary,
     ChargeRequest,
     ChargeResult,
     GatewayError,
@@ -286,6 +287,10 @@ class AdyenGateway:
     def card_fingerprint(self, payment_method: str) -> str:
         # Encrypted fields carry no fingerprint we can read before the payment.
         return ""
+
+    def card_summary(self, payment_method: str) -> CardSummary:
+        # Encrypted fields carry no brand or digits we can read before the payment.
+        return CardSummary()
 
 
 def _currency_of(psp_reference: str) -> str:
