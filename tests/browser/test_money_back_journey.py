@@ -119,7 +119,7 @@ def test_top_up_twice_buy_split_refund_withdraw(
     expect(page).to_have_url(ORDER_URL)
     expect(page.locator("#order-status")).to_contain_text(PAID)
     expect(page.get_by_role("row", name="Paid from your wallet $50.00")).to_be_visible()
-    expect(page.get_by_role("row", name="Paid with Card $24.00")).to_be_visible()
+    expect(page.get_by_role("row", name="Paid with Visa ···4242 $24.00")).to_be_visible()
     assert_no_violations(page, "the status page of an order paid in two parts")
     order_number = page.get_by_role("heading", level=1).inner_text().removeprefix("Order ")
     order = Order.objects.get(number=order_number.strip())
@@ -214,7 +214,7 @@ def test_top_up_twice_buy_split_refund_withdraw(
     assert_no_violations(page, "the withdraw page")
     page.get_by_role("button", name="Review where it goes").click()
     expect(page.locator(".withdrawal-parts li")).to_have_text(
-        [f"$30.00 to Card, {CARD_ARRIVAL}", f"$20.00 to Card, {CARD_ARRIVAL}"]
+        [f"$30.00 to Visa ···4242, {CARD_ARRIVAL}", f"$20.00 to Visa ···4242, {CARD_ARRIVAL}"]
     )
     assert_no_violations(page, "the withdraw review step")
     page.get_by_role("button", name="Withdraw $50.00").click()
@@ -222,8 +222,8 @@ def test_top_up_twice_buy_split_refund_withdraw(
     parts_table = page.get_by_role("table", name="Where each part goes")
     expect(parts_table.locator("tbody tr")).to_have_text(
         [
-            re.compile(rf"^\s*Card\s+Arrived\s+{CARD_ARRIVAL}\s+\$30\.00\s*$"),
-            re.compile(rf"^\s*Card\s+Arrived\s+{CARD_ARRIVAL}\s+\$20\.00\s*$"),
+            re.compile(rf"^\s*Visa ···4242\s+Arrived\s+{CARD_ARRIVAL}\s+\$30\.00\s*$"),
+            re.compile(rf"^\s*Visa ···4242\s+Arrived\s+{CARD_ARRIVAL}\s+\$20\.00\s*$"),
         ]
     )
     expect(page.get_by_role("status")).to_contain_text("$50.00 from your wallet: Completed")
@@ -239,7 +239,8 @@ def test_top_up_twice_buy_split_refund_withdraw(
         [second_number, first_number, order.number]
     )
     expect(rows.locator("td.num")).to_have_text(["$20.00", "$30.00", "$74.00"])
-    expect(rows.locator("td:nth-child(3)")).to_have_text(["Arrived", "Arrived", "Arrived"])
+    expect(rows.locator("td:nth-child(3)")).to_have_text(["Visa ···4242"] * 3)
+    expect(rows.locator("td:nth-child(4)")).to_have_text(["Arrived", "Arrived", "Arrived"])
     assert_no_violations(page, "the money back list after the withdrawal")
 
     withdrawal = Withdrawal.objects.get()
