@@ -22,16 +22,13 @@ from typing import Any
 
 from Adyen.util import is_valid_hmac_notification
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
-
-from config import metrics
+from django.db import transaction
 
 from ..gateways import ChargeResult, Outcome, RefundResult
 from ..gateways.adyen import LINK_PREFIX, as_dict, failure_code_for
 from ..models import PROVIDER_KEY_PREFIX, REFUND_KEY_PREFIX, PaymentAttempt, Refund, WebhookEvent
 from .attempts import attempt_apply_result
-from .webhooks import WebhookRejected, _check_storable, _queue
+from .webhooks import WebhookRejected, _check_storable, _store
 
 PROVIDER = "adyen"
 ACCEPTED = "[accepted]"
@@ -83,31 +80,12 @@ def adyen_notification_ingest(*, body: bytes) -> list[tuple[WebhookEvent, bool]]
     named = [(_event_id(item), item) for item in items]
     for (event_id, code), _item in named:
         _check_storable(event_id=event_id, event_type=code, text=body.decode("utf-8"))
-    stored = []
+    # One batch, one transaction: the store's counts are added when it commits.
     with transaction.atomic():
-        for (event_id, code), item in named:
-            stored.append(_store(event_id=event_id, code=code, item=item))
-    for _event, created in stored:
-        metrics.record_webhook(provider=PROVIDER, outcome="received" if created else "duplicate")
-    return stored
-
-
-def _store(*, event_id: str, code: str, item: dict[str, Any]) -> tuple[WebhookEvent, bool]:
-    try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                provider=PROVIDER, event_id=event_id, type=code, payload=item
-            )
-        created = True
-    except IntegrityError:
-        WebhookEvent.objects.filter(provider=PROVIDER, event_id=event_id).update(
-            deliveries=F("deliveries") + 1
-        )
-        event = WebhookEvent.objects.get(provider=PROVIDER, event_id=event_id)
-        created = False
-    if event.processed_at is None:
-        _queue(event.pk)
-    return event, created
+        return [
+            _store(provider=PROVIDER, event_id=event_id, event_type=code, data=item)
+            for (event_id, code), item in named
+        ]
 
 
 def _amount(item: dict[str, Any]) -> tuple[int | None, str]:
