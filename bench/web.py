@@ -56,14 +56,16 @@ GUNICORN = ["--no-control-socket"]
 
 
 def gunicorn_sync(app: str) -> list[str]:
-    # Sync workers: one request at a time each; 2 x CPUs + 1 keeps the CPUs busy while a
-    # request waits on the database (gunicorn's own rule of thumb).
-    return [str(BIN / "gunicorn"), *GUNICORN, "--workers", str(2 * CPUS + 1), app]
+    # Sync workers: one request at a time each. One per CPU: on an idle 2-CPU machine 2 workers
+    # answered 622 product lists a second, 3 workers 526 and 5 (gunicorn's 2 x CPUs + 1) 405.
+    return [str(BIN / "gunicorn"), *GUNICORN, "--workers", str(CPUS), app]
 
 
 def uvicorn(app: str) -> list[str]:
     # The production command (README, docs/deploy.md): one process per CPU, HTTP and websockets
-    # in the same process, no Server header, no lifespan (Django does not speak it).
+    # in the same process, no Server header, no lifespan (Django does not speak it). What the
+    # process runs over HTTP depends on the app: config.asgi sends it through Django's WSGI
+    # handler in threads, bench.asgi_django through Django's ASGI handler.
     return [
         str(BIN / "uvicorn"),
         "--no-server-header",
@@ -96,11 +98,15 @@ def granian(app: str) -> list[str]:
 
 SERVERS: dict[str, dict[str, object]] = {
     "uvicorn": {
-        "label": "uvicorn ASGI (chosen)",
+        "label": "uvicorn, WSGI handler (chosen)",
         "http": lambda port: [*uvicorn("config.asgi:application"), "--port", str(port)],
     },
+    "uvicorn-asgi": {
+        "label": "uvicorn, ASGI handler (before)",
+        "http": lambda port: [*uvicorn("bench.asgi_django:application"), "--port", str(port)],
+    },
     "daphne": {
-        "label": "daphne (before)",
+        "label": "daphne (first README)",
         "http": lambda port: [
             str(BIN / "daphne"),
             "--no-server-name",
@@ -108,7 +114,7 @@ SERVERS: dict[str, dict[str, object]] = {
             "127.0.0.1",
             "-p",
             str(port),
-            "config.asgi:application",
+            "bench.asgi_django:application",
         ],
     },
     "uvicorn-workers": {
@@ -122,7 +128,7 @@ SERVERS: dict[str, dict[str, object]] = {
             str(CPUS),
             "-b",
             f"127.0.0.1:{port}",
-            "config.asgi:application",
+            "bench.asgi_django:application",
         ],
     },
     "granian": {

@@ -1,21 +1,37 @@
+"""The one application every server runs: pages and the API over HTTP, live order status and
+support chat over websockets (`/ws/`).
+
+HTTP goes through Django's WSGI handler, run in a small pool of threads (a2wsgi), not through
+Django's ASGI handler. Every view here is synchronous: under the ASGI handler each request
+crosses from the event loop into asgiref's one thread-sensitive thread and back several times
+(request_started, the view, response.close), and the whole process waits on that one thread.
+Measured side by side (`make bench-web`, bench/RESULTS.md) the same pages answered about 2.5
+times as many requests through the WSGI handler under the same uvicorn. Websockets stay ASGI:
+Channels consumers are async and need the channel layer.
+"""
+
 import os
 
-from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Django must be set up before anything imports models.
-django_asgi_app = get_asgi_application()
+django_wsgi_app = get_wsgi_application()
 
+from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from checkout.routing import websocket_urlpatterns as checkout_routes  # noqa: E402
 from support.routing import websocket_urlpatterns as support_routes  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # WEB_THREADS requests of a process run at once (the GIL shares one core among them);
+        # more threads only help while requests wait on PostgreSQL or a provider.
+        "http": WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter([*checkout_routes, *support_routes]))
         ),

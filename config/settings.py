@@ -145,6 +145,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
+# Threads per web process running HTTP requests (config/asgi.py). Keep DB_POOL_MAX at least this.
+WEB_THREADS = env_int("WEB_THREADS", 4)
 
 TEMPLATES = [
     {
