@@ -39,9 +39,13 @@ for name in ("DATABASE_URL", "REDIS_URL"):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--page", default="checkout", choices=["checkout", "products", "status", "api"])
+    pages = ["checkout", "products", "status", "api"]
+    parser.add_argument("--page", default="checkout", choices=pages)
     parser.add_argument("-n", type=int, default=300)
     parser.add_argument("--html", help="write pyinstrument's HTML report here")
+    parser.add_argument("--filter", default="", help="cProfile: only functions matching this")
+    parser.add_argument("--all", action="store_true", help="show Django's own frames too")
+    parser.add_argument("--nodes", action="store_true", help="time each template node")
     parser.add_argument("--time-only", action="store_true", help="only time the page")
     parser.add_argument("--cprofile", action="store_true", help="cProfile's top functions instead")
     args = parser.parse_args()
@@ -78,7 +82,9 @@ def main() -> None:
     else:
         order = client.post(
             "/api/v1/orders/",
-            json.dumps({"email": "p@example.com", "items": [{"sku": "mug-classic", "quantity": 1}]}),
+            json.dumps(
+                {"email": "p@example.com", "items": [{"sku": "mug-classic", "quantity": 1}]}
+            ),
             content_type="application/json",
         ).json()
         client.post(
@@ -91,7 +97,9 @@ def main() -> None:
     assert client.get(path).status_code == 200, path
 
     renders: list[str] = []
-    template_rendered.connect(lambda sender, template, **kw: renders.append(template.name), weak=False)
+    template_rendered.connect(
+        lambda sender, template, **kw: renders.append(template.name), weak=False
+    )
     reversals: list[object] = []
     original = URLResolver._reverse_with_prefix
 
@@ -103,7 +111,10 @@ def main() -> None:
     with CaptureQueriesContext(connection) as queries:
         client.get(path)
     URLResolver._reverse_with_prefix = original  # type: ignore[method-assign]
-    print(f"{path}: {len(queries)} queries, {len(renders)} template renders, {len(reversals)} reversals")
+    print(
+        f"{path}: {len(queries)} queries, {len(renders)} template renders, "
+        f"{len(reversals)} reversals"
+    )
     for q in queries.captured_queries:
         print("  ", q["sql"][:150])
     from collections import Counter
@@ -118,8 +129,12 @@ def main() -> None:
         started = time.perf_counter()
         for _ in range(args.n):
             client.get(path)
-        print(f"{(time.perf_counter() - started) * 1000 / args.n:.2f} ms a request (in-process, no profiler)")
+        per_request = (time.perf_counter() - started) * 1000 / args.n
+        print(f"{per_request:.2f} ms a request (in-process, no profiler)")
     if args.time_only:
+        return
+    if args.nodes:
+        print_node_times(client, path, args.n)
         return
     if args.cprofile:
         import cProfile
@@ -129,16 +144,55 @@ def main() -> None:
             for _ in range(args.n):
                 client.get(path)
         stats = pstats.Stats(cprof)
-        stats.sort_stats("cumulative").print_stats(70)
+        stats.sort_stats("cumulative").print_stats(args.filter or "", 70)
         return
     profiler = Profiler(interval=0.0002)
     profiler.start()
     for _ in range(args.n):
         client.get(path)
     profiler.stop()
-    print(profiler.output_text(unicode=True, color=False, show_all=False))
+    print(profiler.output_text(unicode=True, color=False, show_all=args.all))
     if args.html:
         Path(args.html).write_text(profiler.output_html())
+
+
+def print_node_times(client: object, path: str, n: int) -> None:
+    """Exclusive time per template node (template, line, tag), the costliest first."""
+    import time
+    from collections import defaultdict
+
+    from django.template import base
+
+    spent: dict[tuple[str, int, str], float] = defaultdict(float)
+    children: list[float] = []
+    original = base.Node.render_annotated
+
+    def timed(self, context):  # type: ignore[no-untyped-def]
+        token = self.token
+        key = (
+            getattr(self.origin, "template_name", "?"),
+            token.lineno if token else 0,
+            token.contents[:60] if token else type(self).__name__,
+        )
+        started = time.perf_counter()
+        children.append(0.0)
+        try:
+            return original(self, context)
+        finally:
+            elapsed = time.perf_counter() - started
+            inner = children.pop()
+            spent[key] += elapsed - inner
+            if children:
+                children[-1] += elapsed
+
+    base.Node.render_annotated = timed  # type: ignore[method-assign]
+    for _ in range(n):
+        client.get(path)  # type: ignore[attr-defined]
+    base.Node.render_annotated = original  # type: ignore[method-assign]
+    total = sum(spent.values())
+    print(f"template nodes: {total * 1000 / n:.2f} ms a request (exclusive times, timer included)")
+    for (name, line, text), seconds in sorted(spent.items(), key=lambda kv: -kv[1])[:30]:
+        print(f"  {seconds * 1000 / n:6.3f} ms  {name}:{line}  {text}")
 
 
 if __name__ == "__main__":

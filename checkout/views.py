@@ -208,6 +208,9 @@ def _render_checkout(
         else None,
         "card_open": card_open,
         "cart": cart_obj,
+        # The header's count, from the cart this page already read (context_processors.cart
+        # would read the session's cart again).
+        "cart_count": cart_obj.count,
         "availability": availability,
         "failure": failure,
         "waiting": _waiting_attempt(request),

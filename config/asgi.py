@@ -31,7 +31,11 @@ application = ProtocolTypeRouter(
     {
         # WEB_THREADS requests of a process run at once (the GIL shares one core among them);
         # more threads only help while requests wait on PostgreSQL or a provider.
-        "http": WSGIMiddleware(django_wsgi_app, workers=settings.WEB_THREADS),
+        # (django-stubs type the handler as returning a response; it is an iterable of bytes.)
+        "http": WSGIMiddleware(
+            django_wsgi_app,  # type: ignore[arg-type]
+            workers=settings.WEB_THREADS,
+        ),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter([*checkout_routes, *support_routes]))
         ),

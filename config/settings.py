@@ -165,6 +165,8 @@ TEMPLATES = [
                 "shopper_time": "config.templatetags.shopper_time",
                 "links": "config.templatetags.links",
             },
+            # `{% field form.x %}` on every form page without a `{% load %}`.
+            "builtins": ["config.templatetags.fields"],
         },
     },
 ]

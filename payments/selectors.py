@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext
@@ -244,7 +245,9 @@ def methods_for_amount(
     methods = (
         PaymentMethod.objects.filter(enabled=True)
         .select_related("health")
-        .prefetch_related("routes__health")
+        .prefetch_related(
+            Prefetch("routes", queryset=PaymentRoute.objects.select_related("health"))
+        )
         .order_by("display_order", "code")
     )
     rows = [
