@@ -51,8 +51,11 @@ def paid_attempt(order: Order) -> PaymentAttempt | None:
     return order.attempts.filter(status__in=PAID).first()
 
 
-def refundable_amount(order: Order) -> int:
-    attempt = paid_attempt(order)
+def refundable_amount(order: Order, attempt: PaymentAttempt | None = None) -> int:
+    """What is left to refund of the order's paid attempt (`attempt`: one already read, used
+    when it is the paid one)."""
+    if attempt is None or attempt.status not in PAID:
+        attempt = paid_attempt(order)
     return 0 if attempt is None else attempt.amount - attempt.refunded_amount
 
 
@@ -62,18 +65,30 @@ def refund_request_window_ends(order: Order) -> datetime | None:
     return order.paid_at + timedelta(days=settings.REFUND_REQUEST_WINDOW_DAYS)
 
 
-def refund_request_can_open(order: Order, now: datetime | None = None) -> bool:
+def refund_request_can_open(
+    order: Order,
+    now: datetime | None = None,
+    *,
+    attempt: PaymentAttempt | None = None,
+    requests: list[RefundRequest] | None = None,
+) -> bool:
     """Whether the customer may ask now: a paid purchase (not all of it refunded), within
-    REFUND_REQUEST_WINDOW_DAYS of paying, with no request waiting for an answer."""
+    REFUND_REQUEST_WINDOW_DAYS of paying, with no request waiting for an answer.
+
+    The order page passes what it already read (its latest attempt, all its requests), so the
+    answer costs no query of its own there."""
     ends = refund_request_window_ends(order)
-    return bool(
+    if not (
         order.kind == OrderKind.PURCHASE
         and order.status in REFUNDABLE
         and ends is not None
         and (now or timezone.now()) <= ends
-        and refundable_amount(order) > 0
-        and not order.refund_requests.filter(status=RefundRequestStatus.OPEN).exists()
-    )
+        and refundable_amount(order, attempt) > 0
+    ):
+        return False
+    if requests is not None:
+        return not any(r.status == RefundRequestStatus.OPEN for r in requests)
+    return not order.refund_requests.filter(status=RefundRequestStatus.OPEN).exists()
 
 
 @transaction.atomic

@@ -457,13 +457,16 @@ def _money_back_context(
     to ask for one while the policy window is open."""
     now = timezone.now()
     refunds = list(attempt.refunds.all()) if attempt is not None else []
-    can_ask = refund_requests.refund_request_can_open(order, now)
+    requests = list(order.refund_requests.select_related("refund"))
+    can_ask = refund_requests.refund_request_can_open(
+        order, now, attempt=attempt, requests=requests
+    )
     if form is None and can_ask:
         form = RefundRequestForm(currency=order.currency)
     return {
         "page_key": key,
         "refund_rows": [money_back(r, now=now, top_up=order.is_wallet_top_up) for r in refunds],
-        "refund_requests": list(order.refund_requests.select_related("refund")),
+        "refund_requests": requests,
         "refund_request_form": form
         or (RefundRequestForm(currency=order.currency) if can_ask else None),
         "refund_window_ends": refund_requests.refund_request_window_ends(order)
