@@ -3,10 +3,10 @@
 The guide's `sh` blocks run in order, each in a fresh bash that first loads the environment file
 (the guide's own loading block, pointed at a file this test writes from deploy/env.example). Each
 `sh process=…` block is a long-running process started in the background: two web machines
-(pages, API and websockets), two workers and one beat against one PostgreSQL database and one
-private Redis. Before the backup section, a customer pays once by card through stripe-python
-against a local Stripe stand-in over HTTP, reads the order from the other web machine, and an
-admin refunds it once; the backup is then restored into another database and checked there.
+(each a gunicorn for pages and the API and a uvicorn for websockets), two workers and one beat
+against one PostgreSQL database and one private Redis. Before the backup section, a customer
+pays once by card through stripe-python against a local Stripe stand-in over HTTP, reads the
+order from the other web machine, and an admin refunds it once; the backup is then restored into another database and checked there.
 
 The structure checks at the top run everywhere (no services needed); the smoke needs PostgreSQL
 (DATABASE_URL) and runs in `.ci/run`'s second pass.
@@ -78,7 +78,7 @@ def env_example() -> dict[str, str]:
 
 def test_the_guide_has_the_blocks_the_smoke_runs():
     blocks = guide_blocks()
-    assert [b.process for b in blocks if b.process] == ["web", "worker", "beat"]
+    assert [b.process for b in blocks if b.process] == ["web", "websocket", "worker", "beat"]
     loading = [b for b in blocks if ENV_FILE_IN_GUIDE in b.body]
     assert len(loading) == 1 and loading[0].body == f"set -a; . {ENV_FILE_IN_GUIDE}; set +a"
     assert any(b.section.startswith("10.") for b in blocks), "the backup section has commands"
@@ -299,6 +299,7 @@ def test_the_guide_deploys_a_stack_that_pays_refunds_and_restores(tmp_path, priv
     _recreate_database(restored)
     secret = "sk_test_smoke_" + uuid.uuid4().hex
     web_a, web_b = _free_port(), _free_port()
+    ws_a, ws_b = _free_port(), _free_port()
     outbox = tmp_path / "outbox"
     with FakeStripeServer(secret_key=secret) as stripe_api:
         values = {
@@ -320,6 +321,8 @@ def test_the_guide_deploys_a_stack_that_pays_refunds_and_restores(tmp_path, priv
             "VAR_DIR": str(tmp_path / "var"),
             "WEB_PORT": str(web_a),
             "WEB_WORKERS": "2",
+            "WS_PORT": str(ws_a),
+            "WS_WORKERS": "1",
             "FIRST_ADMIN_EMAIL": "ops@example.com",
             "FIRST_ADMIN_PASSWORD": "smoke-" + uuid.uuid4().hex,
             "BACKUP_FILE": str(tmp_path / "checkout.dump"),
@@ -344,10 +347,13 @@ def test_the_guide_deploys_a_stack_that_pays_refunds_and_restores(tmp_path, priv
                 if block.body == f"set -a; . {ENV_FILE_IN_GUIDE}; set +a":
                     continue  # every block runs after it already
                 if block.section.startswith("10.") and not journey:
-                    journey = _pay_and_refund(stack, values, web_a, web_b, stripe_api, outbox)
+                    journey = _pay_and_refund(stack, values, web_a, web_b, ws_a, stripe_api, outbox)
                 if block.process == "web":
                     stack.start("web-a", block.body)
                     stack.start("web-b", block.body, extra=f"WEB_PORT={web_b}\n")
+                elif block.process == "websocket":
+                    stack.start("websocket-a", block.body)
+                    stack.start("websocket-b", block.body, extra=f"WS_PORT={ws_b}\n")
                 elif block.process == "worker":
                     stack.start("worker-a", block.body)
                     stack.start("worker-b", block.body)
@@ -361,17 +367,23 @@ def test_the_guide_deploys_a_stack_that_pays_refunds_and_restores(tmp_path, priv
             assert journey, "the guide's backup section never came"
         finally:
             codes = stack.stop()
-        # Every process stopped cleanly on SIGTERM, as the guide promises (uvicorn's supervisor
-        # stops its workers gracefully, then exits 0).
+        # Every process stopped cleanly on SIGTERM, as the guide promises: gunicorn's master
+        # stops its workers gracefully, then exits 0; a single uvicorn process shuts down
+        # gracefully ("Finished server process", below), then re-raises the SIGTERM it caught,
+        # which systemd counts as a clean stop.
         assert codes == {
             "web-a": 0,
             "web-b": 0,
+            "websocket-a": -signal.SIGTERM,
+            "websocket-b": -signal.SIGTERM,
             "worker-a": 0,
             "worker-b": 0,
             "beat": 0,
         }
         for web in ("web-a", "web-b"):
-            assert "Finished server process" in stack.log(web)
+            assert "Shutting down: Master" in stack.log(web)
+        for websocket in ("websocket-a", "websocket-b"):
+            assert "Finished server process" in stack.log(websocket)
         for name, _process in stack.processes:
             assert "Traceback" not in stack.log(name), stack.log(name)[-3000:]
         assert stripe_api.unauthorized == 0
@@ -394,10 +406,15 @@ def _pay_and_refund(
     values: dict[str, str],
     web_a: int,
     web_b: int,
+    ws_a: int,
     stripe_api: Any,
     outbox: Path,
 ) -> dict[str, Any]:
     guest, other_machine = Client(web_a), Client(web_b)
+    # Neither web process names the software serving it (config.gunicorn empties gunicorn's).
+    for port in (web_a, web_b):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+            assert response.headers.get("Server", "") == ""
     # A guest orders and pays by card on machine A...
     status, body = guest.call(
         "POST",
@@ -464,8 +481,8 @@ def _pay_and_refund(
         message_from_bytes(path.read_bytes())["Subject"] for path in outbox.glob("*.eml")
     )
     assert len(subjects) == 2, subjects
-    # Machine A's websocket tells the admin, signed in on machine B, the order's state.
-    state = asyncio.run(_order_state_over_websocket(web_a, order["number"], admin))
+    # Machine A's websocket process tells the admin, signed in on machine B, the order's state.
+    state = asyncio.run(_order_state_over_websocket(ws_a, order["number"], admin))
     assert state == {"order": order["number"], "status": "refunded", "attempt": "refunded"}
     return {"number": order["number"], "attempt": attempt["id"]}
 
