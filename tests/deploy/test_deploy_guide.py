@@ -6,7 +6,8 @@ The guide's `sh` blocks run in order, each in a fresh bash that first loads the 
 (each a gunicorn for pages and the API and a uvicorn for websockets), two workers and one beat
 against one PostgreSQL database and one private Redis. Before the backup section, a customer
 pays once by card through stripe-python against a local Stripe stand-in over HTTP, reads the
-order from the other web machine, and an admin refunds it once; the backup is then restored into another database and checked there.
+order from the other web machine, and an admin refunds it once; the backup is then restored
+into another database and checked there.
 
 The structure checks at the top run everywhere (no services needed); the smoke needs PostgreSQL
 (DATABASE_URL) and runs in `.ci/run`'s second pass.
