@@ -1,8 +1,8 @@
 # Two commands: `make demo` runs the product, `make test` runs the whole suite.
-# The web server is uvicorn (ASGI: pages, API and the /ws/ websockets in one process), measured
-# ahead of daphne among the servers that keep websockets working and the Server header silent
-# (bench/RESULTS.md). The demo runs one worker: its in-memory channel layer does not cross
-# processes (production: Redis, one worker per CPU).
+# The demo serves pages, API and the /ws/ websockets from one uvicorn process: its in-memory
+# channel layer does not cross processes. HTTP goes through Django's WSGI handler in threads
+# (config/asgi.py). Production runs gunicorn sync workers for HTTP and uvicorn for /ws/ with
+# Redis between them (docs/deploy.md; measured in bench/RESULTS.md).
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv

@@ -62,7 +62,7 @@ def gunicorn_sync(app: str) -> list[str]:
 
 
 def uvicorn(app: str) -> list[str]:
-    # The production command (README, docs/deploy.md): one process per CPU, HTTP and websockets
+    # `make demo`'s server (one process there): one process per CPU, HTTP and websockets
     # in the same process, no Server header, no lifespan (Django does not speak it). What the
     # process runs over HTTP depends on the app: config.asgi sends it through Django's WSGI
     # handler in threads, bench.asgi_django through Django's ASGI handler.
@@ -97,8 +97,28 @@ def granian(app: str) -> list[str]:
 
 
 SERVERS: dict[str, dict[str, object]] = {
+    "gunicorn-split": {
+        "label": "gunicorn sync + uvicorn /ws/ (chosen)",
+        "http": lambda port: [
+            *gunicorn_sync("config.wsgi:application"),
+            # docs/deploy.md's options: no Server header, dead workers' metrics forgotten.
+            "-c",
+            "python:config.gunicorn",
+            "-b",
+            f"127.0.0.1:{port}",
+        ],
+        "ws": lambda port: [
+            str(BIN / "uvicorn"),
+            "--no-access-log",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "config.asgi:application",
+        ],
+    },
     "uvicorn": {
-        "label": "uvicorn, WSGI handler (chosen)",
+        "label": "uvicorn, WSGI handler (demo)",
         "http": lambda port: [*uvicorn("config.asgi:application"), "--port", str(port)],
     },
     "uvicorn-asgi": {
@@ -135,24 +155,15 @@ SERVERS: dict[str, dict[str, object]] = {
         "label": "granian ASGI (Server hdr)",
         "http": lambda port: [*granian("config.asgi:application"), "--port", str(port)],
     },
-    "gunicorn-split": {
-        "label": "gunicorn sync + uvicorn /ws/",
-        "http": lambda port: [*gunicorn_sync("config.wsgi:application"), "-b", f"127.0.0.1:{port}"],
-        "ws": lambda port: [
-            str(BIN / "uvicorn"),
-            "--no-access-log",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "config.asgi:application",
-        ],
-    },
 }
 # Served the way the chosen server serves the project.
 FLOOR = {
     "label": "floor (plain Django)",
-    "http": lambda port: [*uvicorn("bench.floor_wsgi:asgi_application"), "--port", str(port)],
+    "http": lambda port: [
+        *gunicorn_sync("bench.floor_wsgi:application"),
+        "-b",
+        f"127.0.0.1:{port}",
+    ],
 }
 
 
@@ -439,13 +450,13 @@ def main() -> None:
         f"medians; SQLite, DEBUG off; logs in {log}"
     )
     print(
-        f"{'server':<30}{'case':<20}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'server':<38}{'case':<20}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
         f"{'x bare':>8}{'x floor':>8}{'bad':>6}"
     )
     for (label, name), samples in results.items():
         rps = statistics.median(s.rps for s in samples)
         print(
-            f"{label:<30}{name:<20}{rps:>8.0f}"
+            f"{label:<38}{name:<20}{rps:>8.0f}"
             f"{statistics.median(s.p50 for s in samples):>8.1f}"
             f"{statistics.median(s.p99 for s in samples):>8.1f}"
             f"{rps / bare:>8.2f}{rps / floor_rps:>8.2f}{sum(s.bad for s in samples):>6}"

@@ -1,6 +1,8 @@
-"""The production server the README and `make demo` run (uvicorn, ASGI) serves the whole project
-from one process: a page, the API, static files, and the live-status websocket with its origin
-check. Started for real, as `make demo` starts it, on a throwaway SQLite database."""
+"""The server `make demo` runs (one uvicorn process, config.asgi: HTTP through Django's WSGI
+handler in threads, websockets through Channels) serves the whole project: a page, the API,
+static files, and the live-status websocket with its origin check. Started for real, as
+`make demo` starts it, on a throwaway SQLite database. (Production's gunicorn + uvicorn pair is
+started by tests/deploy/test_deploy_guide.py.)"""
 
 from __future__ import annotations
 
