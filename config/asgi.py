@@ -11,6 +11,7 @@ Channels consumers are async and need the channel layer.
 """
 
 import os
+from typing import Any
 
 from django.core.wsgi import get_wsgi_application
 
@@ -27,15 +28,29 @@ from django.conf import settings  # noqa: E402
 from checkout.routing import websocket_urlpatterns as checkout_routes  # noqa: E402
 from support.routing import websocket_urlpatterns as support_routes  # noqa: E402
 
+# WEB_THREADS requests of a process run at once (the GIL shares one core among them); more
+# threads only help while requests wait on PostgreSQL or a provider. (django-stubs type the
+# handler as returning a response; it is an iterable of bytes.)
+_wsgi_in_threads = WSGIMiddleware(
+    django_wsgi_app,  # type: ignore[arg-type]
+    workers=settings.WEB_THREADS,
+)
+
+
+async def http_application(scope: Any, receive: Any, send: Any) -> None:
+    """HTTP through the WSGI handler. a2wsgi reads the body from its threads by handing
+    `receive()` to the event loop, which takes only a coroutine; some servers' `receive`
+    returns another awaitable (granian's: every POST body failed), so it is wrapped in one."""
+
+    async def receive_coroutine() -> Any:
+        return await receive()
+
+    await _wsgi_in_threads(scope, receive_coroutine, send)
+
+
 application = ProtocolTypeRouter(
     {
-        # WEB_THREADS requests of a process run at once (the GIL shares one core among them);
-        # more threads only help while requests wait on PostgreSQL or a provider.
-        # (django-stubs type the handler as returning a response; it is an iterable of bytes.)
-        "http": WSGIMiddleware(
-            django_wsgi_app,  # type: ignore[arg-type]
-            workers=settings.WEB_THREADS,
-        ),
+        "http": http_application,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter([*checkout_routes, *support_routes]))
         ),

@@ -1,0 +1,70 @@
+"""config.asgi's HTTP path (Django's WSGI handler in a2wsgi's threads), called as an ASGI server
+calls it, in this process: a POST body arrives whatever awaitable the server's `receive`
+returns (granian's is not a coroutine, and every POST body failed before it was wrapped)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _call(body: bytes, receive_kind: str) -> tuple[int, dict[str, Any]]:
+    from config.asgi import application
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/orders/",
+        "raw_path": b"/api/v1/orders/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        def receive_future() -> asyncio.Future[dict[str, Any]]:
+            # An awaitable that is not a coroutine, as granian's receive returns.
+            future = loop.create_future()
+            future.set_result(messages.pop(0) if messages else {"type": "http.disconnect"})
+            return future
+
+        async def receive_coroutine() -> dict[str, Any]:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        receive = receive_future if receive_kind == "future" else receive_coroutine
+        await application(scope, receive, send)
+
+    asyncio.run(run())
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], json.loads(content)
+
+
+@pytest.mark.parametrize("receive_kind", ["coroutine", "future"])
+def test_a_posted_order_arrives_whatever_receive_returns(shop, settings, receive_kind):
+    settings.ALLOWED_HOSTS = ["testserver"]
+    body = json.dumps({"email": "a@example.com", "items": [{"sku": "mug", "quantity": 2}]})
+    status, order = _call(body.encode(), receive_kind)
+    assert status == 201, order
+    assert order["total"] == {"amount": 2400, "currency": "USD"}
