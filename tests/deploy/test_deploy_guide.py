@@ -44,6 +44,8 @@ GUIDE = ROOT / "docs" / "deploy.md"
 ENV_EXAMPLE = ROOT / "deploy" / "env.example"
 UNITS = ROOT / "deploy" / "systemd"
 ENV_FILE_IN_GUIDE = "/etc/checkout/env"
+# The customer's address the pretend proxy forwards (TEST-NET-3).
+CLIENT_IP = "203.0.113.7"
 BLOCK = re.compile(r"^```sh(?: process=(?P<name>[a-z]+))?\n(?P<body>.*?)^```$", re.M | re.S)
 HEADING = re.compile(r"^## (?P<title>.+)$", re.M)
 
@@ -158,6 +160,8 @@ class Client:
         # What the TLS proxy adds; Host without the app's port, as the proxy forwards it.
         all_headers = {
             "X-Forwarded-Proto": "https",
+            # The client's address, as the proxy appends it (AXES_IPWARE_PROXY_COUNT=1).
+            "X-Forwarded-For": CLIENT_IP,
             "Host": "127.0.0.1",
             "Referer": "https://127.0.0.1/",
         }
@@ -393,11 +397,13 @@ def test_the_guide_deploys_a_stack_that_pays_refunds_and_restores(tmp_path, priv
 
     with psycopg.connect(_pg_url(restored)) as conn:
         row = conn.execute(
-            "SELECT o.status, a.status, a.refunded_amount FROM checkout_order o "
-            "JOIN payments_paymentattempt a ON a.order_id = o.id WHERE o.number = %s",
+            "SELECT o.status, a.status, a.refunded_amount, host(a.client_ip) FROM checkout_order o"
+            " JOIN payments_paymentattempt a ON a.order_id = o.id WHERE o.number = %s",
             [journey["number"]],
         ).fetchone()
-    assert row == ("refunded", "refunded", 1200)
+    # The payment was made by the customer's address, not the proxy's: every per-client limit
+    # (lockout, rate limits, risk rules) counts the customer.
+    assert row == ("refunded", "refunded", 1200, CLIENT_IP)
     _drop_database(database)
     _drop_database(restored)
 
