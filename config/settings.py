@@ -280,7 +280,10 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # In memory, woken from request threads too (config/channel_layers.py).
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "config.channel_layers.ThreadSafeInMemoryChannelLayer"}
+    }
     BROKER_DIR = VAR_DIR / "broker"
     for _folder in ("queue", "control"):
         (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
