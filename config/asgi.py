@@ -40,10 +40,18 @@ _wsgi_in_threads = WSGIMiddleware(
 async def http_application(scope: Any, receive: Any, send: Any) -> None:
     """HTTP through the WSGI handler. a2wsgi reads the body from its threads by handing
     `receive()` to the event loop, which takes only a coroutine; some servers' `receive`
-    returns another awaitable (granian's: every POST body failed), so it is wrapped in one."""
+    returns another awaitable (granian's: every POST body failed), so it is wrapped in one.
+
+    A client that leaves before its body has all arrived must not have the part that did
+    arrive taken for the whole (a form cut after its first fields, a Pay without the rest):
+    a2wsgi would read the disconnect as the end of the body, so it is an error here, as a
+    short read is under gunicorn (Django: UnreadablePostError, nothing done)."""
 
     async def receive_coroutine() -> Any:
-        return await receive()
+        message = await receive()
+        if message.get("type") == "http.disconnect":
+            raise OSError("the client left before its request body arrived")
+        return message
 
     await _wsgi_in_threads(scope, receive_coroutine, send)
 

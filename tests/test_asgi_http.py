@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _call(body: bytes, receive_kind: str) -> tuple[int, dict[str, Any]]:
+def _call(body: bytes, receive_kind: str, *, cut_after: int | None = None) -> tuple[int, bytes]:
     from config.asgi import application
 
     scope = {
@@ -38,7 +38,15 @@ def _call(body: bytes, receive_kind: str) -> tuple[int, dict[str, Any]]:
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
-        messages = [{"type": "http.request", "body": body, "more_body": False}]
+        messages: list[dict[str, Any]] = [
+            {"type": "http.request", "body": body, "more_body": False}
+        ]
+        if cut_after is not None:
+            # The first bytes arrive, then the client is gone.
+            messages = [
+                {"type": "http.request", "body": body[:cut_after], "more_body": True},
+                {"type": "http.disconnect"},
+            ]
 
         def receive_future() -> asyncio.Future[dict[str, Any]]:
             # An awaitable that is not a coroutine, as granian's receive returns.
@@ -58,13 +66,26 @@ def _call(body: bytes, receive_kind: str) -> tuple[int, dict[str, Any]]:
     asyncio.run(run())
     start = next(m for m in sent if m["type"] == "http.response.start")
     content = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], json.loads(content)
+    return start["status"], content
 
 
 @pytest.mark.parametrize("receive_kind", ["coroutine", "future"])
 def test_a_posted_order_arrives_whatever_receive_returns(shop, settings, receive_kind):
     settings.ALLOWED_HOSTS = ["testserver"]
     body = json.dumps({"email": "a@example.com", "items": [{"sku": "mug", "quantity": 2}]})
-    status, order = _call(body.encode(), receive_kind)
-    assert status == 201, order
-    assert order["total"] == {"amount": 2400, "currency": "USD"}
+    status, content = _call(body.encode(), receive_kind)
+    assert status == 201, content
+    assert json.loads(content)["total"] == {"amount": 2400, "currency": "USD"}
+
+
+def test_a_body_cut_short_by_a_disconnect_is_not_taken_for_the_whole(shop, settings):
+    """The client announced more (Content-Length counts the trailing spaces) but left after a
+    part that happens to be a complete order: nothing may be created from what came."""
+    from checkout.models import Order
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    order = json.dumps({"email": "a@example.com", "items": [{"sku": "mug", "quantity": 2}]})
+    before = Order.objects.count()
+    status, _content = _call((order + " " * 64).encode(), "coroutine", cut_after=len(order))
+    assert status != 201
+    assert Order.objects.count() == before
