@@ -119,3 +119,12 @@ def test_order_status_page_query_budget(client, shop, django_assert_num_queries)
     # answered from what was read (the paid attempt, the requests), not by queries of its own.
     with django_assert_num_queries(6):
         assert client.get(status_page).status_code == 200
+
+
+def test_the_header_counts_the_cart_on_every_page(client, shop):
+    """The header's count: lazy on most pages (context_processors.cart), the checkout's own
+    cart on the checkout page; the same number either way."""
+    fill_cart(client, "mug", "tea", "tea")
+    badge = '<span class="badge">3 items</span>'
+    for path in ("/", reverse("checkout:cart"), reverse("checkout:checkout")):
+        assert badge in client.get(path).content.decode(), path
