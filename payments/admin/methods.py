@@ -148,6 +148,30 @@ class PaymentMethodAdmin(admin.ModelAdmin):
         if changes:
             services.method_update(method=obj, actor=_staff(request), changes=changes)
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Route edits are recorded beside the method's own (who added, removed or changed
+        which route, before and after), in the admin's one transaction."""
+        if formset.model is not PaymentRoute:
+            super().save_formset(request, form, formset, change)
+            return
+        before = {
+            f.instance.pk: {name: f.initial.get(name) for name in f.changed_data}
+            for f in formset.initial_forms
+            if f.instance.pk is not None and f.has_changed()
+        }
+        super().save_formset(request, form, formset, change)
+        services.method_routes_changed(
+            method=form.instance,
+            actor=_staff(request),
+            changed=[
+                (route.provider, field, before.get(route.pk, {}).get(field), getattr(route, field))
+                for route, fields in formset.changed_objects
+                for field in fields
+            ],
+            added=[route.provider for route in formset.new_objects],
+            removed=[route.provider for route in formset.deleted_objects],
+        )
+
     @admin.action(description=_("Enable the selected methods"), permissions=["change"])
     def enable(self, request: HttpRequest, queryset: Any) -> None:
         self._apply(request, queryset, "Enabled", enabled=True)

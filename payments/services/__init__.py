@@ -19,7 +19,7 @@ from .errors import (
     PaymentError,
     PaymentInProgress,
 )
-from .methods import method_update
+from .methods import method_routes_changed, method_update
 from .reconcile import (
     attempt_give_up,
     attempt_reconcile,
@@ -88,6 +88,7 @@ __all__ = [
     "attempt_transition",
     "customer_actor",
     "expire_waiting_actions",
+    "method_routes_changed",
     "method_update",
     "notification_ingest",
     "reconcile_attempts",

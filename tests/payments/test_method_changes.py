@@ -141,3 +141,94 @@ def test_two_admins_disabling_at_once_record_one_change(shop):
     assert list(MethodChange.objects.values_list("changes", flat=True)) == [
         {"enabled": [True, False]}
     ]
+
+
+def _method_page_data(client, url: str) -> dict:
+    """The method's page as an admin would send it back unchanged (both inlines included)."""
+    response = client.get(url)
+    data = {
+        name: ("" if value is None else value)
+        for name, value in response.context["adminform"].form.initial.items()
+        if name in response.context["adminform"].form.fields and value is not False
+    }
+    data = {k: (v if v is not True else "on") for k, v in data.items()}
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        management = formset.management_form
+        for name in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS"):
+            data[f"{formset.prefix}-{name}"] = management.initial.get(
+                name, management[name].value()
+            )
+        for sub in formset.initial_forms:
+            for name, field in sub.fields.items():
+                value = sub.initial.get(name, field.initial)
+                if name == "id":
+                    value = sub.instance.pk
+                if name == "method":
+                    value = sub.instance.method_id
+                if value is None or value is False:
+                    continue
+                data[f"{sub.prefix}-{name}"] = "on" if value is True else value
+    return data
+
+
+def test_route_edits_on_the_methods_page_are_recorded(client, carol, shop):
+    from payments.models import PaymentRoute
+
+    client.force_login(carol)
+    card = PaymentMethod.objects.get(code="card")
+    PaymentRoute.objects.create(method=card, provider="simulator", priority=1)
+    second = PaymentRoute.objects.create(method=card, provider="simulator_b", priority=2)
+    url = reverse("admin:payments_paymentmethod_change", args=[card.pk])
+    data = _method_page_data(client, url)
+    # Saved unchanged: nothing recorded.
+    response = client.post(url, data)
+    assert response.status_code == 302
+    assert records(card) == []
+    # The second route switched off and its maximum set; the first left alone.
+    index = next(k.split("-")[1] for k, v in data.items() if k.endswith("-id") and v == second.pk)
+    data.pop(f"routes-{index}-enabled", None)
+    data[f"routes-{index}-max_amount"] = "50000"
+    response = client.post(url, data)
+    assert response.status_code == 302
+    second.refresh_from_db()
+    assert (second.enabled, second.max_amount) == (False, 50000)
+    assert records(card) == [
+        (
+            "staff:carol@example.com",
+            {
+                "route simulator_b: enabled": [True, False],
+                "route simulator_b: max_amount": [None, 50000],
+            },
+        )
+    ]
+
+
+def test_adding_and_removing_a_route_are_recorded(client, carol, shop):
+    from payments.models import PaymentRoute
+
+    client.force_login(carol)
+    card = PaymentMethod.objects.get(code="card")
+    first = PaymentRoute.objects.create(method=card, provider="simulator", priority=1)
+    url = reverse("admin:payments_paymentmethod_change", args=[card.pk])
+    data = _method_page_data(client, url)
+    index = next(k.split("-")[1] for k, v in data.items() if k.endswith("-id") and v == first.pk)
+    data[f"routes-{index}-DELETE"] = "on"
+    total = int(data["routes-TOTAL_FORMS"])
+    data |= {
+        "routes-TOTAL_FORMS": str(total + 1),
+        f"routes-{total}-method": card.pk,
+        f"routes-{total}-provider": "simulator_b",
+        f"routes-{total}-priority": "2",
+        f"routes-{total}-enabled": "on",
+        f"routes-{total}-min_amount": "0",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["errors"]
+    assert list(card.routes.values_list("provider", flat=True)) == ["simulator_b"]
+    assert records(card) == [
+        (
+            "staff:carol@example.com",
+            {"route simulator_b": [None, "added"], "route simulator": ["removed", None]},
+        )
+    ]
