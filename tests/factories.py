@@ -73,3 +73,33 @@ class OrderFactory(factory.django.DjangoModelFactory):
             quantity=2,
             line_total=product.price * 2,
         )
+
+
+def money_back_seed(*, user, attempt, card: PaymentMethod, prefix: str) -> dict:
+    """What the money-back surfaces name, for the permission matrix and schemathesis alike:
+    $5.00 of `attempt` refunded to where it came from, `user`'s wallet topped up with $30.00 by
+    `card` and $10.00 of it withdrawn. Keys start with `prefix`."""
+    from checkout import services as checkout_services
+    from payments import services as payment_services
+
+    refund = payment_services.refund_create(
+        attempt=attempt,
+        amount=500,
+        destination="original",
+        reason="asked",
+        actor="staff:carol@example.com",
+        idempotency_key=f"{prefix}-refund",
+    )
+    top_up = checkout_services.wallet_top_up_order_create(
+        user=user, amount=3000, currency="USD", language="en"
+    )
+    payment_services.attempt_pay(
+        order=top_up,
+        method=card,
+        idempotency_key=f"{prefix}-top-up",
+        payment_method="pm_card_visa",
+    )
+    withdrawal, _created = payment_services.withdrawal_request(
+        user=user, currency="USD", amount=1000, idempotency_key=f"{prefix}-withdraw"
+    )
+    return {"refund": refund, "withdrawal": withdrawal}

@@ -39,6 +39,7 @@ from checkout.management.commands.setup_shop import support_group_setup
 from payments import services as payment_services
 from payments.models import PaymentAttempt, PaymentEvent
 from support.models import Conversation, HelpArticle, Ticket
+from tests.factories import money_back_seed
 
 pytestmark = pytest.mark.django_db
 
@@ -238,29 +239,13 @@ def world(shop, alice, mallory, bob, carol):
         idempotency_key="matrix-paid",
         payment_method="pm_card_visa",
     )
-    refund = payment_services.refund_create(
-        attempt=paid_attempt,
-        amount=500,
-        destination="original",
-        reason="asked",
-        actor="staff:carol@example.com",
-        idempotency_key="matrix-refund",
+    # $5.00 of it refunded, her wallet topped up with $30.00 and $10.00 of it withdrawn.
+    money_back = money_back_seed(
+        user=alice, attempt=paid_attempt, card=shop["methods"]["card"], prefix="matrix"
     )
+    refund, withdrawal = money_back["refund"], money_back["withdrawal"]
     refund_request = refund_requests.refund_request_open(
         order=paid, reason="The tea was cold", user=alice, amount=None
-    )
-    # Her wallet, topped up with $30.00, and $10.00 of it withdrawn.
-    top_up = checkout_services.wallet_top_up_order_create(
-        user=alice, amount=3000, currency="USD", language="en"
-    )
-    payment_services.attempt_pay(
-        order=top_up,
-        method=shop["methods"]["card"],
-        idempotency_key="matrix-top-up",
-        payment_method="pm_card_visa",
-    )
-    withdrawal, _created = payment_services.withdrawal_request(
-        user=alice, currency="USD", amount=1000, idempotency_key="matrix-withdraw"
     )
     # Her third order, waiting for her to scan WeChat Pay's QR code (as the direct gateway
     # leaves it: the provider's answer with the code stored as an event of the attempt).

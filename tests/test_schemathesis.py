@@ -43,8 +43,8 @@ from schemathesis.specs.openapi.checks import (
 
 from checkout import services as checkout_services
 from checkout.models import Order
-from payments import services as payment_services
 from payments.models import PaymentAttempt
+from tests.factories import money_back_seed
 
 pytestmark = pytest.mark.django_db
 
@@ -214,26 +214,10 @@ def seeded(shop, alice, carol):
     assert paid.status_code == 201, paid.content
     attempt = PaymentAttempt.objects.get(order=own)
     assert attempt.status == PaymentAttempt.Status.SUCCEEDED
-    refund = payment_services.refund_create(
-        attempt=attempt,
-        amount=500,
-        destination="original",
-        reason="asked",
-        actor="staff:carol@example.com",
-        idempotency_key="seed-refund",
+    money_back = money_back_seed(
+        user=alice, attempt=attempt, card=shop["methods"]["card"], prefix="seed"
     )
-    top_up = checkout_services.wallet_top_up_order_create(
-        user=alice, amount=3000, currency="USD", language="en"
-    )
-    payment_services.attempt_pay(
-        order=top_up,
-        method=shop["methods"]["card"],
-        idempotency_key="seed-top-up",
-        payment_method="pm_card_visa",
-    )
-    withdrawal, _created = payment_services.withdrawal_request(
-        user=alice, currency="USD", amount=1000, idempotency_key="seed-withdraw"
-    )
+    refund, withdrawal = money_back["refund"], money_back["withdrawal"]
     return {
         "own": own,
         "guest": guest,
