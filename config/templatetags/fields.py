@@ -33,21 +33,26 @@ def _described_by(field_id: str, errors: bool, help_text: bool) -> str:
     return f' aria-describedby="{" ".join(ids)}"' if ids else ""
 
 
+def _attrs(attrs: dict[str, Any], *, leave_out: str = "") -> str:
+    return "".join(f' {_text(k)}="{_text(v)}"' for k, v in attrs.items() if k != leave_out)
+
+
 def _widget(field: BoundField, field_id: str) -> str:
     widget = field.field.widget
     kind = widget.template_name
     name = _text(field.html_name)
-    required = field.field.required
+    marks = ' required aria-required="true"' if field.field.required else ""
     errors = bool(field.errors)
     tail = (' aria-invalid="true"' if errors else "") + _described_by(
         field_id, errors, bool(field.help_text)
     )
     value = field.value()
     if "textarea" in kind:
-        attrs = "".join(f' {_text(k)}="{_text(v)}"' for k, v in widget.attrs.items())
         body = "" if value is None else _text(value)
-        marks = ' required aria-required="true"' if required else ""
-        return f'<textarea name="{name}" id="{field_id}"{attrs}{marks}{tail}>{body}</textarea>\n\n'
+        return (
+            f'<textarea name="{name}" id="{field_id}"{_attrs(widget.attrs)}{marks}{tail}>'
+            f"{body}</textarea>\n\n"
+        )
     if "select.html" in kind:
         chosen = str(value)
         options = "".join(
@@ -55,19 +60,14 @@ def _widget(field: BoundField, field_id: str) -> str:
             f"{_text(label)}</option>"
             for v, label in field.field.choices  # type: ignore[attr-defined]
         )
-        marks = ' required aria-required="true"' if required else ""
         return f'<select name="{name}" id="{field_id}"{marks}{tail}>{options}</select>\n\n'
     input_type = widget.input_type
     shown = f' value="{_text(value)}"' if value is not None and input_type != "password" else ""
-    attrs = "".join(
-        f' {_text(k)}="{_text(v)}"' for k, v in widget.attrs.items() if k != "autofocus"
-    )
+    # Focus is the page's to move (to the error summary or the first field), never a field's.
+    attrs = _attrs(widget.attrs, leave_out="autofocus")
     messages = field.field.error_messages
-    marks = (
-        f' required aria-required="true" data-msg-required="{_text(messages.get("required", ""))}"'
-        if required
-        else ""
-    )
+    if marks:
+        marks += f' data-msg-required="{_text(messages.get("required", ""))}"'
     if input_type == "email":
         marks += f' data-msg-invalid="{_text(messages.get("invalid", ""))}"'
     return (
