@@ -24,6 +24,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.core.exceptions import BadRequest  # noqa: E402
 
 from checkout.routing import websocket_urlpatterns as checkout_routes  # noqa: E402
 from support.routing import websocket_urlpatterns as support_routes  # noqa: E402
@@ -44,13 +45,13 @@ async def http_application(scope: Any, receive: Any, send: Any) -> None:
 
     A client that leaves before its body has all arrived must not have the part that did
     arrive taken for the whole (a form cut after its first fields, a Pay without the rest):
-    a2wsgi would read the disconnect as the end of the body, so it is an error here, as a
-    short read is under gunicorn (Django: UnreadablePostError, nothing done)."""
+    a2wsgi would read the disconnect as the end of the body, so it is a bad request here,
+    answered 400 (to nobody) and logged as a warning, with nothing done."""
 
     async def receive_coroutine() -> Any:
         message = await receive()
         if message.get("type") == "http.disconnect":
-            raise OSError("the client left before its request body arrived")
+            raise BadRequest("the client left before its request body arrived")
         return message
 
     await _wsgi_in_threads(scope, receive_coroutine, send)
