@@ -144,7 +144,7 @@ def main() -> None:
             for _ in range(args.n):
                 client.get(path)
         stats = pstats.Stats(cprof)
-        stats.sort_stats("cumulative").print_stats(args.filter or "", 70)
+        stats.sort_stats(os.environ.get("SORT", "cumulative")).print_stats(args.filter or "", 70)
         return
     profiler = Profiler(interval=0.0002)
     profiler.start()

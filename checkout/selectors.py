@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.sessions.backends.base import SessionBase
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils.crypto import constant_time_compare
 
 from payments.models import PaymentAttempt
@@ -39,6 +39,9 @@ class CartLine:
 class Cart:
     lines: list[CartLine]
     currency: str
+    # This checkout's order that is not paid yet (a Pay press priced it), read with the cart:
+    # the checkout page fills its form from it.
+    unpaid_order: Order | None = None
 
     @property
     def total(self) -> int:
@@ -63,14 +66,24 @@ def cart_items(session: SessionBase) -> dict[str, int]:
     taken out of the cart here, and only those: what was added since (while the payment was
     confirming, or after) stays as the start of the next order. No query without a checkout.
     """
+    return _cart_read(session)[0]
+
+
+def _cart_read(session: SessionBase) -> tuple[dict[str, int], Order | None]:
+    """cart_items, and this checkout's unpaid order, from one read of the checkout's orders."""
     raw: dict[str, int] = dict(session.get(CART_SESSION_KEY, {}))
     token, number = session.get(CHECKOUT_TOKEN_KEY), session.get(CART_ORDER_KEY)
     if not raw or not (token or number):
-        return raw
-    orders = _bought_orders(token=token, number=number)
-    if not orders:
-        return raw
-    for order in orders:
+        return raw, None
+    orders = _checkout_orders(token=token, number=number)
+    unpaid = next(
+        (o for o in orders if o.status == OrderStatus.PENDING and o.checkout_token == token), None
+    )
+    bought = [order for order in orders if order.status in BOUGHT]
+    if not bought:
+        return raw, unpaid
+    prefetch_related_objects(bought, "lines")
+    for order in bought:
         for line in order.lines.all():
             left = raw.get(line.sku, 0) - line.quantity
             if left > 0:
@@ -79,28 +92,31 @@ def cart_items(session: SessionBase) -> dict[str, int]:
                 raw.pop(line.sku, None)
     session[CART_SESSION_KEY] = raw
     session.pop(CART_ORDER_KEY, None)
-    if any(order.checkout_token == token for order in orders):
+    if any(order.checkout_token == token for order in bought):
         # That checkout is over: the next Pay starts a new order with a new token.
         session.pop(CHECKOUT_TOKEN_KEY, None)
-    return raw
+        unpaid = None
+    return raw, unpaid
 
 
-def _bought_orders(*, token: str | None, number: str | None) -> list[Order]:
+def _checkout_orders(*, token: str | None, number: str | None) -> list[Order]:
+    """The checkout's orders (by its token) and the one the cart was last priced into (by its
+    number) that are paid or still waiting to be."""
     match = Q(pk__in=[])
     if token:
         match |= Q(checkout_token=token)
     if number:
         match |= Q(number=number)
-    return list(Order.objects.filter(match, status__in=BOUGHT).prefetch_related("lines"))
+    return list(Order.objects.filter(match, status__in=(*BOUGHT, OrderStatus.PENDING)))
 
 
 def cart_get(session: SessionBase) -> Cart:
     """The session's cart (cart_items), with products that went off sale dropped."""
-    raw = cart_items(session)
+    raw, unpaid = _cart_read(session)
     products = Product.objects.filter(sku__in=raw.keys(), active=True).order_by("name_en")
     lines = [CartLine(p, raw[p.sku]) for p in products if raw.get(p.sku, 0) > 0]
     currency = lines[0].product.currency if lines else ""
-    return Cart(lines=lines, currency=currency)
+    return Cart(lines=lines, currency=currency, unpaid_order=unpaid)
 
 
 def order_visible_to(

@@ -80,15 +80,15 @@ def cart(request: HttpRequest) -> HttpResponse:
 BILLING_FIELDS = ("email", "full_name", "address_line1", "city", "postal_code", "country")
 
 
-def _initial(request: HttpRequest) -> dict[str, str]:
+def _initial(request: HttpRequest, cart_obj: Cart) -> dict[str, str]:
     """A fresh form: this checkout's token, a new key, and what we already know of the buyer."""
     token = services.checkout_visit_start(session=request.session)
     initial = {"checkout_token": token, "idempotency_key": uuid.uuid4().hex}
     user = request.user
     if user.is_authenticated:
         initial |= {"email": user.email, "full_name": user.full_name}
-    order = Order.objects.filter(checkout_token=token, status=Order.Status.PENDING).first()
-    if order is not None:
+    order = cart_obj.unpaid_order  # read with the cart: this token's order, if still unpaid
+    if order is not None and order.checkout_token == token:
         # Coming back to an unpaid order (a link in an email, a second visit): nothing to retype.
         initial |= {
             field: getattr(order, field) for field in BILLING_FIELDS if getattr(order, field)
@@ -303,7 +303,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
     payable = [a.method for a in availability if a.available]
     confirming = confirming_payment(request.session, cart_obj)
     if request.method == "GET":
-        form = CheckoutForm(initial=_initial(request), methods=payable)
+        form = CheckoutForm(initial=_initial(request, cart_obj), methods=payable)
         if confirming is not None:
             return _render_checkout(request, form, cart_obj, availability, confirming=confirming)
         box = _pause_on_arrival(request, availability)
@@ -317,7 +317,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
     if confirming is not None and confirming.added:
         # A page from before items were added: they are not paid for (nor is the confirming
         # order's Pay page shown as if they were) until that payment settles.
-        form = CheckoutForm(initial=_initial(request), methods=payable)
+        form = CheckoutForm(initial=_initial(request, cart_obj), methods=payable)
         return _render_checkout(
             request, form, cart_obj, availability, confirming=confirming, status=409
         )

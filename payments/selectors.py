@@ -23,6 +23,7 @@ from .models import (
     RouteHealth,
     Wallet,
 )
+from .stamps import StampedMemo
 
 if TYPE_CHECKING:
     from .failures import Failure
@@ -139,7 +140,7 @@ def wallet_split_offer(*, user: Any, amount: int, currency: str) -> int:
     balance = wallet_balance(user=user, currency=currency)
     if not 0 < balance < amount:
         return 0
-    wallet = PaymentMethod.objects.filter(kind=PaymentMethod.Kind.WALLET, enabled=True).first()
+    wallet = next((m for m in enabled_methods() if m.kind == PaymentMethod.Kind.WALLET), None)
     if wallet is None:
         return 0
     availability = method_availability(method=wallet, amount=balance, currency=currency, user=user)
@@ -238,11 +239,8 @@ def _health(method: PaymentMethod) -> MethodHealth | None:
         return None
 
 
-def methods_for_amount(
-    *, amount: int, currency: str, user: object | None = None
-) -> list[Availability]:
-    """Every method an admin has not switched off, in display order, with its availability."""
-    methods = (
+def _enabled_methods_load() -> list[PaymentMethod]:
+    return list(
         PaymentMethod.objects.filter(enabled=True)
         .select_related("health")
         .prefetch_related(
@@ -250,8 +248,26 @@ def methods_for_amount(
         )
         .order_by("display_order", "code")
     )
+
+
+_ENABLED_METHODS = StampedMemo("payment_methods", _enabled_methods_load)
+
+
+def enabled_methods() -> list[PaymentMethod]:
+    """The methods an admin has not switched off, in display order, with their routes and both
+    healths: this process's copy while none of those rows changed (payments/stamps.py), so
+    shared with other requests: read them, never change them."""
+    return _ENABLED_METHODS.get()
+
+
+def methods_for_amount(
+    *, amount: int, currency: str, user: object | None = None
+) -> list[Availability]:
+    """Every method an admin has not switched off, in display order, with its availability.
+    Whatever depends on the time (maintenance ends, cool-downs, probes) is judged now."""
     rows = [
-        method_availability(method=m, amount=amount, currency=currency, user=user) for m in methods
+        method_availability(method=m, amount=amount, currency=currency, user=user)
+        for m in enabled_methods()
     ]
     # Usable first, then the unreliable ones, then what cannot be used; stable within each.
     return sorted(rows, key=lambda row: (not row.available, row.degraded))

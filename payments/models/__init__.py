@@ -28,6 +28,7 @@ from .refunds import (
     RefundStatus,
 )
 from .routes import PaymentRoute, RouteHealth
+from .stamps import ChangeStamp
 from .wallet import Wallet, WalletEntry
 from .withdrawals import (
     WITHDRAWAL_ALLOWED,
@@ -55,6 +56,7 @@ __all__ = [
     "WITHDRAWAL_OPEN",
     "AppendOnly",
     "AttemptStatus",
+    "ChangeStamp",
     "MethodChange",
     "MethodHealth",
     "MethodHealthEvent",
