@@ -584,6 +584,8 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security -------------------------------------------------------------------------------
+# Django's database sessions, read with a written-out statement (config/sessions.py).
+SESSION_ENGINE = "config.sessions"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -36,7 +36,8 @@ T = TypeVar("T")
 
 TABLE = "payments_changestamp"
 
-# Stamp name -> the tables whose every write changes it.
+# Stamp name -> the tables whose every write changes it. Apps above payments add theirs with
+# watch() in their AppConfig.ready(), before any migrate installs the triggers.
 WATCHED: dict[str, tuple[str, ...]] = {
     "payment_methods": (
         "payments_paymentmethod",
@@ -45,6 +46,12 @@ WATCHED: dict[str, tuple[str, ...]] = {
         "payments_routehealth",
     ),
 }
+
+
+def watch(name: str, *tables: str) -> None:
+    """Give the stamp `name` to these tables (call from an AppConfig.ready())."""
+    WATCHED[name] = tables
+
 
 _SQLITE_EVENTS = ("insert", "update", "delete")
 _PG_FUNCTION = "changestamp_bump"
@@ -191,8 +198,6 @@ class StampedMemo(Generic[T]):
     """
 
     def __init__(self, name: str, load: Callable[[], T]) -> None:
-        if name not in WATCHED:
-            raise ValueError(f"no tables are watched for the stamp {name!r}")
         self.name, self.load = name, load
         # (stamp value, what was loaded under it); replaced whole, so threads see one or the
         # other, never half of each.
@@ -215,6 +220,8 @@ class StampedMemo(Generic[T]):
 
     def _triggers_ready(self) -> bool:
         if self._usable is None:
+            if self.name not in WATCHED:
+                raise ValueError(f"no tables are watched for the stamp {self.name!r}")
             missing = triggers_missing()
             if missing:
                 logger.error(

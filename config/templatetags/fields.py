@@ -9,11 +9,13 @@ tests/test_field_tag.py.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from django import template
 from django.forms import BoundField
 from django.utils.formats import localize
+from django.utils.functional import Promise
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -23,6 +25,12 @@ register = template.Library()
 
 def _text(value: Any) -> str:
     """A value as `{{ value }}` prints it: localized, then escaped unless already safe."""
+    if isinstance(value, Promise):
+        value = str(value)  # a translated label or message
+    if type(value) is str:
+        # Most values: what conditional_escape does to text (localize leaves text alone),
+        # without its detours.
+        return html.escape(value)
     return str(conditional_escape(localize(value)))
 
 

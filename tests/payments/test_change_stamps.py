@@ -198,6 +198,9 @@ def test_without_its_triggers_nothing_is_kept_and_the_log_says_so(methods, caplo
 
 
 SQLITE_TRIGGERS = {
+    ("checkout_product", "changestamp_catalog_checkout_product_delete"),
+    ("checkout_product", "changestamp_catalog_checkout_product_insert"),
+    ("checkout_product", "changestamp_catalog_checkout_product_update"),
     ("payments_methodhealth", "changestamp_payment_methods_payments_methodhealth_delete"),
     ("payments_methodhealth", "changestamp_payment_methods_payments_methodhealth_insert"),
     ("payments_methodhealth", "changestamp_payment_methods_payments_methodhealth_update"),
@@ -212,6 +215,8 @@ SQLITE_TRIGGERS = {
     ("payments_routehealth", "changestamp_payment_methods_payments_routehealth_update"),
 }
 POSTGRES_TRIGGERS = {
+    ("checkout_product", "changestamp_catalog"),
+    ("checkout_product", "changestamp_catalog_truncate"),
     ("payments_methodhealth", "changestamp_payment_methods"),
     ("payments_methodhealth", "changestamp_payment_methods_truncate"),
     ("payments_paymentmethod", "changestamp_payment_methods"),
