@@ -125,6 +125,29 @@ def main() -> None:
 
     import time
 
+    if os.environ.get("GC_STATS"):
+        import gc
+
+        if os.environ.get("GC_STATS") == "freeze":
+            gc.collect()
+            gc.freeze()
+        spent = {0: 0.0, 1: 0.0, 2: 0.0}
+        counts = {0: 0, 1: 0, 2: 0}
+        marks: list[float] = []
+
+        def timing(phase: str, info: dict) -> None:
+            if phase == "start":
+                marks.append(time.perf_counter())
+            else:
+                spent[info["generation"]] += time.perf_counter() - marks.pop()
+                counts[info["generation"]] += 1
+
+        gc.callbacks.append(timing)
+        for _ in range(args.n):
+            client.get(path)
+        gc.callbacks.remove(timing)
+        for gen in spent:
+            print(f"gc gen{gen}: {counts[gen]} runs, {spent[gen] * 1000 / args.n:.3f} ms a request")
     for _ in range(3):
         started = time.perf_counter()
         for _ in range(args.n):

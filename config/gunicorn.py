@@ -6,6 +6,7 @@ command line cannot say.
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -24,3 +25,12 @@ def child_exit(server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker: Any) -> None:
+    """The app is loaded: what it loaded (modules, classes, settings, URL patterns) lives as long
+    as the worker, so the garbage collector stops scanning it. Without this a full collection
+    walked all of it about once every thousand pages, holding one page for about a tenth of a
+    second and every request queued behind it (bench/RESULTS.md, session 6)."""
+    gc.collect()
+    gc.freeze()
