@@ -146,8 +146,9 @@ def cart_get(session: SessionBase) -> Cart:
     """The session's cart (cart_items), with products that went off sale dropped."""
     raw, unpaid = _cart_read(session)
     on_sale = [p for p in products_by_sku(raw).values() if p.active]
-    # As the products table orders them (by English name), whichever database it is.
-    products = sorted(on_sale, key=lambda p: (p.name_en, p.pk))
+    # By English name, as the product list orders them (ties and letter case may fall
+    # differently from PostgreSQL's collation there).
+    products = sorted(on_sale, key=lambda p: (p.name_en.casefold(), p.name_en, p.pk))
     lines = [CartLine(p, raw[p.sku]) for p in products if raw.get(p.sku, 0) > 0]
     currency = lines[0].product.currency if lines else ""
     return Cart(lines=lines, currency=currency, unpaid_order=unpaid)

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,7 +9,9 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import tasks  # noqa: F401 - registers the outbox handlers
-        from .stamps import install_after_migrate
+        from .stamps import drop_before_migrate, install_after_migrate
 
-        # After every migrate (and flush), so a table rebuilt by a migration gets them back.
+        # Change-stamp triggers (payments/stamps.py): out of the way of every migrate, and
+        # back (every stamp moved) after it and after a flush.
+        pre_migrate.connect(drop_before_migrate, sender=self, dispatch_uid="changestamps-drop")
         post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="changestamps")

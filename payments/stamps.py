@@ -9,15 +9,17 @@ is made (admin, services, a queryset's update(), raw SQL, another machine). A pr
 what it loaded under the value it read just before loading, and loads again once the value
 differs: one indexed read of one row instead of the queries.
 
-The triggers are (re)installed after every `migrate` (apps.py): a migration that rebuilds a
-table on SQLite drops that table's triggers with it. A process checks they are all there before
-keeping anything, and keeps nothing (reads every time, and says so in the log) if they are not.
+The triggers are dropped before every `migrate` and installed again after it, moving every
+stamp (apps.py): a migration that rebuilds a table on SQLite drops that table's triggers with
+it, and cannot rename a table other triggers name; writes made meanwhile moved no stamp. A
+process checks they are all there before keeping anything, and keeps nothing (reads every time,
+and says so in the log) if they are not.
 
 Kept copies are read outside transactions only. Inside one, the rows read may be that
 transaction's own uncommitted writes, which a rollback would leave kept as rows that never
-existed; and on PostgreSQL the stamp moves at commit (deferred triggers: a write takes the
-stamp's row lock last and only for its commit, never between two other locks, so it cannot
-deadlock with another writer).
+existed; and on PostgreSQL the stamp moves at commit (deferred triggers: a write takes the stamp
+rows' locks last, all of them in name order, and only for its commit, so two writers cannot
+deadlock on them).
 """
 
 from __future__ import annotations
@@ -114,11 +116,16 @@ def triggers_install(connection: BaseDatabaseWrapper = default_connection) -> No
         if connection.vendor == "postgresql":
             # The stamp's name comes from the trigger's argument.
             # Every name here is this module's constant.
+            # All stamp rows are locked in name order before one is moved, so two commits
+            # moving two stamps in opposite orders cannot deadlock; a stamp this transaction
+            # already moved is not moved again (one update per commit, not one per row).
             cursor.execute(
                 f"CREATE OR REPLACE FUNCTION {_PG_FUNCTION}() RETURNS trigger "  # noqa: S608
                 "LANGUAGE plpgsql AS $$ BEGIN "
+                f"PERFORM 1 FROM {TABLE} ORDER BY name FOR UPDATE; "
                 f"UPDATE {TABLE} SET value = md5(random()::text || clock_timestamp()::text) "
-                "WHERE name = TG_ARGV[0]; RETURN NULL; END $$"
+                "WHERE name = TG_ARGV[0] AND xmin <> pg_current_xact_id()::xid; "
+                "RETURN NULL; END $$"
             )
         for stamp, watched in WATCHED.items():
             for table in watched:
@@ -128,6 +135,20 @@ def triggers_install(connection: BaseDatabaseWrapper = default_connection) -> No
                     cursor.execute(sql)
     for stamp in WATCHED:
         stamp_read(stamp, connection=connection)  # creates a missing row
+    # Writes made while a trigger was missing (a migration rebuilding a table drops its
+    # triggers on SQLite; pre_migrate drops them all) moved no stamp: every process must read
+    # the rows again, so every stamp moves now.
+    stamps_move(connection)
+
+
+def stamps_move(connection: BaseDatabaseWrapper = default_connection) -> None:
+    """Give every stamp a new value: each process reads its kept rows again."""
+    with connection.cursor() as cursor:
+        for stamp in WATCHED:
+            cursor.execute(
+                f"UPDATE {TABLE} SET value = %s WHERE name = %s",  # noqa: S608
+                [secrets.token_hex(16), stamp],
+            )
 
 
 def triggers_drop(connection: BaseDatabaseWrapper = default_connection) -> None:
@@ -234,8 +255,16 @@ class StampedMemo(Generic[T]):
         return self._usable
 
 
+def drop_before_migrate(*, using: str = "default", **kwargs: Any) -> None:
+    """pre_migrate receiver (apps.py): no trigger may name a table a migration is about to
+    rebuild (SQLite refuses to rename a table other tables' triggers name) or drop."""
+    from django.db import connections
+
+    triggers_drop(connections[using])
+
+
 def install_after_migrate(*, using: str = "default", **kwargs: Any) -> None:
-    """post_migrate receiver (apps.py)."""
+    """post_migrate receiver (apps.py): the triggers back, and every stamp moved."""
     from django.db import connections
 
     triggers_install(connections[using])

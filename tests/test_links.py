@@ -24,8 +24,13 @@ def test_asset_is_the_static_url_and_follows_static_url(settings):
 
 
 def test_asset_names_the_hashed_file_in_production(settings, tmp_path):
-    settings.STATIC_ROOT = tmp_path
     settings.STATIC_URL = "/static/"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    assert render(ASSET) == "/static/css/site.css"  # kept: must not outlive the storage
+    settings.STATIC_ROOT = tmp_path
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

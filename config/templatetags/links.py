@@ -8,17 +8,19 @@ page's time. A URL without arguments cannot change while the process runs (the U
 fixed), except for the script prefix a server may set per request and the URLconf a test may
 swap in, which are part of the key.
 Views with arguments keep using {% url %}. A static file's URL (its hashed name in production)
-is fixed once the files are collected; the storage and STATIC_URL are part of the key, as
-settings a test may change.
+is fixed once the files are collected and the process started; a test that changes the
+static settings clears the kept ones.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from django import template
 from django.conf import settings
-from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
 
@@ -36,11 +38,18 @@ def link(name: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _static(path: str, static_url: str, storage: int) -> str:
+def _static(path: str, static_url: str) -> str:
     return static(path)
 
 
 @register.simple_tag
 def asset(path: str) -> str:
-    # The storage object itself: a test that changes STORAGES gets a new one.
-    return _static(path, settings.STATIC_URL, id(getattr(staticfiles_storage, "_wrapped", None)))
+    return _static(path, settings.STATIC_URL)
+
+
+@receiver(setting_changed)
+def _forget_static_urls(*, setting: str, **kwargs: Any) -> None:
+    """A test that changes where static files live or how they are named (the manifest's
+    hashes) gets URLs from the new settings."""
+    if setting in ("STATIC_URL", "STATIC_ROOT", "STORAGES"):
+        _static.cache_clear()

@@ -39,7 +39,9 @@ class InvalidHealthTransition(Exception):
 
 
 def _health_locked(method: PaymentMethod) -> MethodHealth:
-    MethodHealth.objects.get_or_create(method=method)
+    # By id: `method` may be a process's kept copy (payments/stamps.py), which must not be
+    # handed a row this transaction may yet roll back.
+    MethodHealth.objects.get_or_create(method_id=method.pk)
     return MethodHealth.objects.select_for_update().get(method=method)
 
 

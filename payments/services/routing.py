@@ -146,7 +146,9 @@ def route_health_record(*, route: PaymentRoute, attempt: PaymentAttempt, technic
     if not technical and state in (None, H.HEALTHY):
         return  # an answer cannot make a healthy route worse
     with transaction.atomic():
-        RouteHealth.objects.get_or_create(route=route)
+        # By id: `route` may be a process's kept copy (payments/stamps.py), which must not be
+        # handed a row this transaction may yet roll back.
+        RouteHealth.objects.get_or_create(route_id=route.pk)
         health = RouteHealth.objects.select_for_update().get(route=route)
         if health.state == H.OPEN:
             if health.probe_attempt_id == attempt.pk:

@@ -114,8 +114,13 @@ def test_an_unknown_sku_is_left_out_until_the_product_exists(catalog):
 def test_nothing_is_kept_from_inside_a_transaction(catalog):
     with pytest.raises(RuntimeError), transaction.atomic():
         Product.objects.filter(sku="mug").update(price=1)
-        assert lines({"mug": 1}) == [("mug", 1, 1)]  # its own write, inside
+        with CaptureQueriesContext(connection) as inside:
+            assert lines({"mug": 1}) == [("mug", 1, 1)]  # its own write, inside
+            assert lines({"mug": 1}) == [("mug", 1, 1)]
         raise RuntimeError("rolled back")
+    # Read from the database both times, the stamp never asked: nothing kept in a transaction.
+    assert product_queries(inside) == 2
+    assert not any("changestamp" in q["sql"] for q in inside.captured_queries)
     assert lines({"mug": 1}) == [("mug", 1, 1200)]
 
 

@@ -17,6 +17,7 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from checkout.models import Product
 from payments import stamps
 from payments.models import (
     ChangeStamp,
@@ -28,7 +29,7 @@ from payments.models import (
 from payments.selectors import _ENABLED_METHODS, enabled_methods, methods_for_amount
 
 from ..conftest import ON_POSTGRES
-from ..factories import PaymentMethodFactory
+from ..factories import PaymentMethodFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -232,8 +233,9 @@ def _triggers() -> set[tuple[str, str]]:
     return {t for t in stamps._installed(connection) if t[1].startswith("changestamp")}
 
 
-def test_migrate_puts_back_triggers_a_rebuilt_table_lost():
+def test_migrate_puts_back_triggers_a_rebuilt_table_lost(methods):
     assert _triggers() == (POSTGRES_TRIGGERS if ON_POSTGRES else SQLITE_TRIGGERS)
+    assert offered() == BEFORE  # kept
     with connection.cursor() as cursor:  # as SQLite's table rebuild in a migration does
         if ON_POSTGRES:
             cursor.execute(
@@ -246,8 +248,37 @@ def test_migrate_puts_back_triggers_a_rebuilt_table_lost():
                     f"DROP TRIGGER changestamp_payment_methods_payments_paymentroute_{event}"
                 )
     assert stamps.triggers_missing(connection) != []
+    # A write while its trigger is gone moves no stamp...
+    PaymentRoute.objects.filter(method__code="card").update(enabled=False)
+    assert offered() == BEFORE  # (what a running process would still show)
     call_command("migrate", verbosity=0)
     assert _triggers() == (POSTGRES_TRIGGERS if ON_POSTGRES else SQLITE_TRIGGERS)
+    # ...so putting the triggers back moves every stamp, and the write is seen.
+    assert offered() == [("alipay", True, ""), ("card", False, "disabled")]
+
+
+def test_no_trigger_stands_in_a_migrations_way():
+    """pre_migrate drops them all (a migration rebuilding the stamp table on SQLite could not
+    rename it while other tables' triggers name it); post_migrate puts them back."""
+    stamps.drop_before_migrate(using="default")
+    assert _triggers() == set()
+    stamps.install_after_migrate(using="default")
+    assert _triggers() == (POSTGRES_TRIGGERS if ON_POSTGRES else SQLITE_TRIGGERS)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL: deferred triggers")
+def test_one_commit_writing_many_rows_of_both_groups_moves_each_stamp(methods):
+    ProductFactory(sku="mug")
+    before = {name: stamps.stamp_read(name) for name in ("catalog", "payment_methods")}
+    with transaction.atomic():
+        PaymentRoute.objects.update(priority=7)  # two rows
+        PaymentMethod.objects.update(display_order=9)  # two rows
+        Product.objects.update(price=999)
+        assert {n: stamps.stamp_read(n) for n in before} == before  # not before the commit
+    after = {name: stamps.stamp_read(name) for name in before}
+    assert after["catalog"] != before["catalog"]
+    assert after["payment_methods"] != before["payment_methods"]
 
 
 @pytest.mark.postgres
