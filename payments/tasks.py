@@ -87,24 +87,10 @@ def notify_confirmation_timeout(attempt_id: int) -> None:
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def alert_health_change(event_pk: int) -> int:
     """Email the people who run payments when a method's health changes, recovery included."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-
     from .models import MethodHealthEvent
 
     event = MethodHealthEvent.objects.select_related("method").get(pk=event_pk)
-    User = get_user_model()
-    recipients = sorted(
-        User.objects.filter(is_active=True, is_staff=True)
-        .filter(
-            Q(is_superuser=True)
-            | Q(user_permissions__codename="change_paymentmethod")
-            | Q(groups__permissions__codename="change_paymentmethod")
-        )
-        .values_list("email", flat=True)
-        .distinct()
-    )
-    recipients = sorted(set(recipients) | {email for _name, email in settings.ADMINS})
+    recipients = _payment_admins()
     if not recipients:
         return 0
     send_mail(
@@ -115,6 +101,50 @@ def alert_health_change(event_pk: int) -> int:
         recipients,
     )
     return len(recipients)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def alert_route_health_change(route_id: int, before: str, to: str, reason: str, at: str) -> int:
+    """Email the people who run payments when a route's circuit moves, recovery included: the
+    method may still be offered through its other routes, so its own health says nothing."""
+    from .models import PaymentRoute
+
+    route = PaymentRoute.objects.select_related("method").filter(pk=route_id).first()
+    recipients = _payment_admins()
+    if route is None or not recipients:
+        return 0  # the route was deleted meanwhile: nothing left to say
+    next_step = (
+        " Payments for this method go to its next route until this one recovers."
+        if to == "open"
+        else ""
+    )
+    send_mail(
+        f"Payment route {route.method.code}/{route.provider}: {before} -> {to}",
+        f"{route.method.label_en} through {route.name} is now {to} ({reason}) since {at}."
+        f"{next_step}",
+        None,
+        recipients,
+    )
+    return len(recipients)
+
+
+def _payment_admins() -> list[str]:
+    """ADMINS and the active staff who may change payment methods."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    User = get_user_model()
+    staff = (
+        User.objects.filter(is_active=True, is_staff=True)
+        .filter(
+            Q(is_superuser=True)
+            | Q(user_permissions__codename="change_paymentmethod")
+            | Q(groups__permissions__codename="change_paymentmethod")
+        )
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    return sorted(set(staff) | {email for _name, email in settings.ADMINS})
 
 
 @shared_task(acks_late=True)
@@ -321,6 +351,13 @@ def _confirmation_timeout(payload: dict[str, Any]) -> object:
 @outbox_handler("payments.health_alert")
 def _health_alert(payload: dict[str, Any]) -> object:
     return alert_health_change(payload["event_id"])
+
+
+@outbox_handler("payments.route_health_alert")
+def _route_health_alert(payload: dict[str, Any]) -> object:
+    return alert_route_health_change(
+        payload["route_id"], payload["from"], payload["to"], payload["reason"], payload["at"]
+    )
 
 
 @outbox_handler("payments.refund_customer")

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config import metrics
+from outbox.services import outbox_enqueue
 
 from ..gateways import (
     ChargeRequest,
@@ -136,6 +137,20 @@ def _route_transition(health: RouteHealth, *, to: str, reason: str) -> None:
     health.probe_attempt, health.probe_until = None, None
     health.save()
     logger.warning("route %s: %s -> %s (%s)", health.route_id, before, to, reason)
+    if to != before:
+        # As for a method's circuit: the people who run payments hear of every real move,
+        # recovery included; open -> open (a failed probe) is not news.
+        outbox_enqueue(
+            kind="payments.route_health_alert",
+            payload={
+                "route_id": health.route_id,
+                "from": before,
+                "to": to,
+                "reason": reason,
+                "at": f"{now:%Y-%m-%d %H:%M:%S %Z}",
+            },
+            key=f"route_health_alert:{health.route_id}:{now.isoformat()}",
+        )
 
 
 def route_health_record(*, route: PaymentRoute, attempt: PaymentAttempt, technical: bool) -> None:
