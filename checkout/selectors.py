@@ -136,9 +136,10 @@ def products_by_sku(skus: Iterable[str]) -> dict[str, Product]:
     missing = wanted - found.keys()
     if missing:
         read = {p.sku: p for p in Product.objects.filter(sku__in=missing)}
-        found |= {sku: read.get(sku) for sku in missing}
+        fresh = {sku: read.get(sku) for sku in missing}
+        found |= fresh
         if len(kept) < PRODUCTS_KEPT_MAX:  # bounded: past it, the rest is read every time
-            kept.update({sku: read.get(sku) for sku in missing})
+            kept.update(fresh)
     return {sku: p for sku, p in found.items() if p is not None}
 
 

@@ -128,8 +128,8 @@ def alert_route_health_change(route_id: int, before: str, to: str, reason: str, 
     return len(recipients)
 
 
-def _payment_admins() -> list[str]:
-    """ADMINS and the active staff who may change payment methods."""
+def _staff_who_may(codename: str) -> list[str]:
+    """ADMINS and the active staff holding the permission `codename` (superusers hold all)."""
     from django.contrib.auth import get_user_model
     from django.db.models import Q
 
@@ -138,13 +138,18 @@ def _payment_admins() -> list[str]:
         User.objects.filter(is_active=True, is_staff=True)
         .filter(
             Q(is_superuser=True)
-            | Q(user_permissions__codename="change_paymentmethod")
-            | Q(groups__permissions__codename="change_paymentmethod")
+            | Q(user_permissions__codename=codename)
+            | Q(groups__permissions__codename=codename)
         )
         .values_list("email", flat=True)
         .distinct()
     )
     return sorted(set(staff) | {email for _name, email in settings.ADMINS})
+
+
+def _payment_admins() -> list[str]:
+    """ADMINS and the active staff who may change payment methods."""
+    return _staff_who_may("change_paymentmethod")
 
 
 @shared_task(acks_late=True)
@@ -155,21 +160,7 @@ def retry_refunds() -> int:
 
 def _refund_staff() -> list[str]:
     """ADMINS and the active staff who may refund."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-
-    User = get_user_model()
-    staff = (
-        User.objects.filter(is_active=True, is_staff=True)
-        .filter(
-            Q(is_superuser=True)
-            | Q(user_permissions__codename="add_refund")
-            | Q(groups__permissions__codename="add_refund")
-        )
-        .values_list("email", flat=True)
-        .distinct()
-    )
-    return sorted(set(staff) | {email for _name, email in settings.ADMINS})
+    return _staff_who_may("add_refund")
 
 
 _STAFF_ALERTS = {
